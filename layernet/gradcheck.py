@@ -1,0 +1,164 @@
+"""Gradient checking: compare hand-derived gradients with centred finite differences.
+
+All checks run in float64. The relative error is cs231n's
+
+    rel_error(a, b) = max(|a - b| / max(1e-8, |a| + |b|))
+
+Thresholds (float64, h = 1e-5): below 1e-7 the analytic gradient is right; between 1e-7 and
+1e-5 look closer (kinks such as ReLU at 0 or max-pool ties can cause it); above 1e-5 there is
+a bug. A check never disturbs the layer or model: parameters, buffers (running statistics),
+dtypes and random generators are restored afterwards.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+GOOD = 1e-7
+BAD = 1e-5
+
+
+def rel_error(a, b) -> float:
+    """Maximum elementwise relative error ``max(|a-b| / max(1e-8, |a|+|b|))`` (0.0 for empty arrays)."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"rel_error: shapes differ, {a.shape} vs {b.shape}")
+    if a.size == 0:
+        return 0.0
+    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+
+
+def numerical_gradient(f, x: np.ndarray, h: float = 1e-5) -> np.ndarray:
+    """Centred-difference gradient of a scalar function ``f()`` w.r.t. the array ``x``.
+
+    ``x`` is perturbed in place (one element at a time) and restored; ``f`` takes no arguments
+    (or ``x``) and must read ``x``. Returns a float64 array of x's shape.
+    """
+    grad = np.zeros(x.shape, dtype=np.float64)
+    flat = x.reshape(-1)  # a view as long as x is contiguous
+    if not np.shares_memory(flat, x):
+        raise ValueError("numerical_gradient: x must be a contiguous array (it is perturbed in place)")
+    for i in range(flat.size):
+        old = flat[i]
+        flat[i] = old + h
+        plus = float(_call(f, x))
+        flat[i] = old - h
+        minus = float(_call(f, x))
+        flat[i] = old
+        grad.reshape(-1)[i] = (plus - minus) / (2 * h)
+    return grad
+
+
+def numerical_gradient_array(f, x: np.ndarray, dout: np.ndarray, h: float = 1e-5) -> np.ndarray:
+    """Centred-difference gradient of ``sum(f(x) * dout)`` w.r.t. ``x``, for array-valued ``f``."""
+    dout = np.asarray(dout, dtype=np.float64)
+    return numerical_gradient(lambda *_: np.sum(np.asarray(_call(f, x), dtype=np.float64) * dout), x, h)
+
+
+def _call(f, x):
+    try:
+        return f(x)
+    except TypeError:
+        return f()
+
+
+# --------------------------------------------------------------------------- state handling
+def _walk(layer):
+    yield layer
+    for child in layer.children() if hasattr(layer, "children") else ():
+        yield from _walk(child)
+
+
+def _all_layers(obj):
+    roots = obj.layers if hasattr(obj, "layers") and not hasattr(obj, "params") else [obj]
+    for root in roots:
+        yield from _walk(root)
+
+
+class _Preserved:
+    """Snapshot params, buffers, grads and RNG states of a layer or model; restore on exit."""
+
+    def __init__(self, obj):
+        self.layers = list(_all_layers(obj))
+
+    def __enter__(self):
+        # The check works on float64 copies made by ``astype``; the original arrays are never
+        # written, so restoring the same objects keeps outside references (optimizers) valid.
+        self.saved = [(dict(layer.params), dict(layer.buffers), dict(layer.grads)) for layer in self.layers]
+        self.rng_states = [copy.deepcopy(_rng(layer).bit_generator.state) if _rng(layer) else None for layer in self.layers]
+        return self
+
+    def reset_rngs(self):
+        """Put every random generator back to its state at entry (same dropout mask each pass)."""
+        for layer, state in zip(self.layers, self.rng_states):
+            if state is not None:
+                _rng(layer).bit_generator.state = copy.deepcopy(state)
+
+    def __exit__(self, *exc):
+        for layer, (params, buffers, grads) in zip(self.layers, self.saved):
+            for store, saved in ((layer.params, params), (layer.buffers, buffers), (layer.grads, grads)):
+                store.clear()
+                store.update(saved)
+            layer._cache = None
+        self.reset_rngs()
+        return False
+
+
+def _rng(layer):
+    rng = getattr(layer, "rng", None)
+    return rng if isinstance(rng, np.random.Generator) else None
+
+
+# --------------------------------------------------------------------------- checks
+def check_layer(layer, x, training: bool = True, seed: int = 0, h: float = 1e-5) -> dict[str, float]:
+    """Gradient-check one layer in float64 on input ``x``.
+
+    The loss is ``sum(forward(x) * dout)`` for a random ``dout`` drawn with ``seed``. Returns
+    ``{"x": err, "W": err, ...}``: the relative error of dx and of each parameter's gradient.
+    The layer is left exactly as it was (parameters, buffers, dtype, random state).
+    """
+    x = np.array(x, dtype=np.float64)
+    with _Preserved(layer) as state:
+        layer.astype(np.float64)
+
+        def forward():
+            state.reset_rngs()
+            return layer.forward(x, training=training)
+
+        out = forward()
+        dout = np.random.default_rng(seed).standard_normal(out.shape)
+        dx = layer.backward(dout)
+        errors = {"x": rel_error(dx, numerical_gradient_array(forward, x, dout, h))}
+        analytic = {key: g.copy() for key, g in layer.grads.items()}
+        for key, param in layer.params.items():
+            numeric = numerical_gradient_array(forward, param, dout, h)
+            errors[key] = rel_error(analytic[key], numeric)
+    return errors
+
+
+def check_model(model, loss, x, y, training: bool = True, h: float = 1e-5) -> dict[str, float]:
+    """Gradient-check a whole model plus loss in float64, per parameter name (``"0.W"`` ...).
+
+    Also reports ``"x"``, the error of the gradient w.r.t. the input. The model is restored.
+    """
+    x = np.array(x, dtype=np.float64)
+    y = np.asarray(y)
+    if np.issubdtype(y.dtype, np.floating):
+        y = y.astype(np.float64)
+    with _Preserved(model) as state:
+        model.astype(np.float64)
+
+        def objective():
+            state.reset_rngs()
+            return loss.forward(model.forward(x, training=training), y)
+
+        objective()
+        dx = model.backward(loss.backward())
+        analytic = {name: np.array(grad, copy=True) for name, _, grad in model.parameters()}
+        errors = {"x": rel_error(dx, numerical_gradient(objective, x, h))}
+        for name, param, _ in model.parameters():
+            errors[name] = rel_error(analytic[name], numerical_gradient(objective, param, h))
+    return errors

@@ -142,8 +142,8 @@ class UnaryOp(Op):
     ``forward``/``backward`` here do the checks, the caching and the dtype bookkeeping.
     """
 
-    def forward(self, x):
-        (x,), grad_dtypes = self.prepare(x, count=1)
+    def forward(self, *inputs):
+        (x,), grad_dtypes = self.prepare(*inputs, count=1)
         out = np.asarray(self._forward(x))
         self.save_cache(x, out, grad_dtypes[0])
         return out
@@ -169,8 +169,8 @@ class BinaryOp(Op):
     broadcasting stretched (``unbroadcast``) so that da has a's shape and db has b's.
     """
 
-    def forward(self, a, b):
-        (a, b), grad_dtypes = self.prepare(a, b, count=2)
+    def forward(self, *inputs):
+        (a, b), grad_dtypes = self.prepare(*inputs, count=2)
         self.broadcast_shapes(a.shape, b.shape)
         out = np.asarray(self._forward(a, b))
         self.save_cache(a, b, out, grad_dtypes)

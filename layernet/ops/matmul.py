@@ -21,8 +21,8 @@ class MatMul(Op):
     was broadcast along.
     """
 
-    def forward(self, a, b):
-        (a, b), grad_dtypes = self.prepare(a, b, count=2)
+    def forward(self, *inputs):
+        (a, b), grad_dtypes = self.prepare(*inputs, count=2)
         if a.ndim == 0 or b.ndim == 0:
             raise ValueError(f"MatMul: inputs need at least one axis, found shapes {a.shape} and {b.shape}")
         a2 = a[None, :] if a.ndim == 1 else a  # a row vector (1, k)

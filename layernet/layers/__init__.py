@@ -2,5 +2,6 @@
 
 from .base import Layer
 from .affine import Affine
+from .residual import Residual  # noqa: F401  (registers "residual")
 
 __all__ = ["Layer", "Affine"]

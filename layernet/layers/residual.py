@@ -1,0 +1,121 @@
+"""Residual block: a skip connection around a chain of layers."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import format_shape
+from ..init import as_rng
+from ..registry import LAYERS, did_you_mean
+from .base import Layer
+
+
+@LAYERS.register("residual")
+class Residual(Layer):
+    """out = x + f(x), where f is the chain of ``layers`` (applied in order), as in ResNet.
+
+    Shapes: x (N, ...) -> out (N, ...), the same shape: f must keep the shape of its input.
+    Backward (the branch rule): x feeds two paths, the skip (identity) and f, so its gradient
+    is the sum of the gradients along both: dx = dout + (df/dx)^T dout, where the second term
+    is dout run backward through f's layers in reverse order.
+
+    The block has no parameters of its own: ``children()`` returns its layers, and Sequential
+    names their parameters ``"<block index>.<layer index>.<key>"`` (``"2.0.W"``).
+    Config: ``{"type": "residual", "layers": [{"type": "affine", ...}, ...]}``; with the input
+    shape known, arguments such as ``in_features`` may be left out of the inner layers.
+    """
+
+    def __init__(self, *layers):
+        super().__init__()
+        if not layers:
+            raise ValueError("Residual: expected at least one layer, e.g. Residual(Affine(4, 4), ReLU()); received none")
+        for index, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"Residual: argument {index} must be a Layer (e.g. Affine(4, 4)), found {type(layer).__name__}")
+        self.layers: list[Layer] = list(layers)
+
+    def children(self) -> list[Layer]:
+        return list(self.layers)
+
+    # ------------------------------------------------------------------ protocol
+    def forward(self, x, training=False):
+        x = self.check_input(x)
+        fx = x
+        for layer in self.layers:
+            fx = layer.forward(fx, training=training)
+        if fx.shape != x.shape:
+            raise ValueError(self._shape_message(x.shape, fx.shape))
+        self.save_cache(x.dtype)
+        return x + fx
+
+    def backward(self, dout):
+        x_dtype = self.pop_cache()
+        dout = np.asarray(dout)
+        dfx = dout
+        for layer in reversed(self.layers):
+            dfx = layer.backward(dfx)
+        return (dout + dfx).astype(x_dtype, copy=False)  # skip path + path through f
+
+    def output_shape(self, input_shape):
+        shape = tuple(input_shape)
+        for index, layer in enumerate(self.layers):
+            try:
+                shape = layer.output_shape(shape)
+            except ValueError as err:
+                raise ValueError(f"Residual, inner layer {index} {layer!r}: {err}") from None
+        if shape != tuple(input_shape):
+            raise ValueError(self._shape_message((None, *input_shape), (None, *shape)))
+        return shape
+
+    def _shape_message(self, shape_in, shape_out) -> str:
+        return (
+            f"Residual: its layers map an input of shape {format_shape(tuple(shape_in))} to "
+            f"{format_shape(tuple(shape_out))}, but x + f(x) needs f to keep the shape"
+        )
+
+    # ------------------------------------------------------------------ configuration
+    def get_config(self) -> dict:
+        return {"type": self.type_name, "layers": [layer.get_config() for layer in self.layers]}
+
+    @classmethod
+    def infer_config(cls, config, input_shape):
+        """Record the per-sample input shape; ``from_config`` walks it through the inner layers."""
+        config = dict(config)
+        if input_shape is not None and config.get("input_shape") is None:
+            config["input_shape"] = list(input_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config, rng=None) -> "Residual":
+        """Build from ``{"layers": [layer configs], "input_shape": optional per-sample shape}``.
+
+        Each inner layer is built through the LAYERS registry with its own child generator of
+        ``rng``; with ``input_shape`` the shape flows through the inner layers, filling what
+        each can infer (``in_features`` ...).
+        """
+        unknown = sorted(set(config) - {"type", "layers", "input_shape"})
+        if unknown:
+            raise ValueError(
+                f"Residual: unknown argument '{unknown[0]}'{did_you_mean(unknown[0], ['layers'])}; expected: layers"
+            )
+        configs = config.get("layers")
+        if not isinstance(configs, (list, tuple)) or not configs:
+            raise ValueError(f"Residual: expected 'layers', a non-empty list of layer dicts, found {configs!r}")
+        shape = config.get("input_shape")
+        shape = None if shape is None else tuple(int(s) for s in shape)
+        layers = []
+        for index, (child, generator) in enumerate(zip(configs, as_rng(rng).spawn(len(configs)))):
+            if not isinstance(child, dict) or "type" not in child:
+                raise ValueError(f"Residual, inner layer {index}: expected a dict with a 'type' key, found {child!r}")
+            try:
+                child_cls = LAYERS.get(child["type"])
+                layer = child_cls.from_config(child_cls.infer_config(child, shape), rng=generator)
+                if shape is not None:
+                    shape = layer.output_shape(shape)
+            except ValueError as err:
+                raise ValueError(f"Residual, inner layer {index} ({child['type']}): {err}") from None
+            layers.append(layer)
+        return cls(*layers)
+
+    def __repr__(self) -> str:
+        return f"Residual({', '.join(repr(layer) for layer in self.layers)})"

@@ -97,7 +97,8 @@ CASES += [
     ("Exp", Exp, ((3, 4),), ("any",)),
     ("Log", Log, ((3, 4),), ("pos",)),
     ("Pow-2", lambda: Pow(2), ((3, 4),), ("any",)),
-    ("Pow-3", lambda: Pow(3), ((3, 4),), ("any",)),
+    # x^3 near 0: the true slope 3x^2 is tiny while the centred difference is off by h^2 = 1e-10
+    ("Pow-3", lambda: Pow(3), ((3, 4),), ("away",)),
     ("Pow-half", lambda: Pow(0.5), ((3, 4),), ("pos",)),
     ("Pow-minus-1.5", lambda: Pow(-1.5), ((3, 4),), ("pos",)),
     ("Sigmoid", Sigmoid, ((3, 4),), ("any",)),

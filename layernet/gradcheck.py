@@ -117,7 +117,8 @@ def check_layer(layer, x, training: bool = True, seed: int = 0, h: float = 1e-5)
     """Gradient-check one layer in float64 on input ``x``.
 
     The loss is ``sum(forward(x) * dout)`` for a random ``dout`` drawn with ``seed``. Returns
-    ``{"x": err, "W": err, ...}``: the relative error of dx and of each parameter's gradient.
+    ``{"x": err, "W": err, ...}``: the relative error of dx and of each parameter's gradient
+    (parameters of a container's children are named like Sequential's: ``"0.W"``).
     The layer is left exactly as it was (parameters, buffers, dtype, random state).
     """
     x = np.array(x, dtype=np.float64)
@@ -132,11 +133,20 @@ def check_layer(layer, x, training: bool = True, seed: int = 0, h: float = 1e-5)
         dout = np.random.default_rng(seed).standard_normal(out.shape)
         dx = layer.backward(dout)
         errors = {"x": rel_error(dx, numerical_gradient_array(forward, x, dout, h))}
-        analytic = {key: g.copy() for key, g in layer.grads.items()}
-        for key, param in layer.params.items():
-            numeric = numerical_gradient_array(forward, param, dout, h)
-            errors[key] = rel_error(analytic[key], numeric)
+        named = list(_named_params(layer))
+        analytic = {name: owner.grads[key].copy() for name, owner, key in named}
+        for name, owner, key in named:
+            numeric = numerical_gradient_array(forward, owner.params[key], dout, h)
+            errors[name] = rel_error(analytic[name], numeric)
     return errors
+
+
+def _named_params(layer, prefix=""):
+    """Yield ``(name, owning layer, key)`` for a layer's parameters and its children's ("0.W")."""
+    for key in layer.params:
+        yield prefix + key, layer, key
+    for index, child in enumerate(layer.children()):
+        yield from _named_params(child, f"{prefix}{index}.")
 
 
 def check_model(model, loss, x, y, training: bool = True, h: float = 1e-5) -> dict[str, float]:

@@ -17,9 +17,8 @@ import numpy as np
 
 from ._io import load_npz, save_npz_atomic
 from ._validation import format_shape
-from .init import as_rng
 from .layers.base import Layer
-from .registry import LAYERS
+from .layers.stack import build_layers
 
 #: Version of the saved-model file layout written by ``Sequential.save``.
 FILE_FORMAT = 1
@@ -181,29 +180,7 @@ class Sequential:
         the initialisers: each layer gets its own child generator, so a seed fixes the model.
         """
         layer_configs = config["layers"] if isinstance(config, dict) else config
-        if not isinstance(layer_configs, (list, tuple)) or not layer_configs:
-            raise ValueError(f"Sequential.from_config: expected a non-empty list of layer dicts, found {layer_configs!r}")
-        generators = as_rng(rng).spawn(len(layer_configs))
-        shape = None if input_shape is None else tuple(int(s) for s in input_shape)
-        layers = []
-        for index, (layer_config, generator) in enumerate(zip(layer_configs, generators)):
-            if not isinstance(layer_config, dict) or "type" not in layer_config:
-                raise ValueError(f"layer {index}: expected a dict with a 'type' key, found {layer_config!r}")
-            kind = layer_config["type"]
-            try:
-                layer_cls = LAYERS.get(kind)
-                layer = layer_cls.from_config(layer_cls.infer_config(layer_config, shape), rng=generator)
-            except ValueError as err:
-                raise ValueError(f"layer {index} ({kind}): {err}") from None
-            if shape is not None:
-                try:
-                    shape = layer.output_shape(shape)
-                except ValueError as err:
-                    after = f" after layer {index - 1} ({layer_configs[index - 1]['type']})" if index else ""
-                    raise ValueError(
-                        f"layer {index} ({kind}) does not fit its input {format_shape((None, *shape))}{after}: {err}"
-                    ) from None
-            layers.append(layer)
+        layers, _ = build_layers(layer_configs, input_shape, rng)
         return cls(layers)
 
     def output_shape(self, input_shape) -> tuple:

@@ -197,7 +197,7 @@ def test_inner_layer_errors_name_the_inner_layer():
         Residual.from_config({"layers": ["affine"]})
     with pytest.raises(ValueError, match=r"Residual: unknown argument 'layer' \(did you mean 'layers'"):
         Residual.from_config({"layer": []})
-    with pytest.raises(ValueError, match=r"Residual: expected 'layers', a non-empty list"):
+    with pytest.raises(ValueError, match=r"Residual, inner layers: expected a non-empty list"):
         Residual.from_config({"layers": []})
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import format_shape
-from ..init import as_rng
 from ..registry import LAYERS, did_you_mean
 from .base import Layer
+from .stack import build_layers
 
 
 @LAYERS.register("residual")
@@ -98,23 +98,7 @@ class Residual(Layer):
             raise ValueError(
                 f"Residual: unknown argument '{unknown[0]}'{did_you_mean(unknown[0], ['layers'])}; expected: layers"
             )
-        configs = config.get("layers")
-        if not isinstance(configs, (list, tuple)) or not configs:
-            raise ValueError(f"Residual: expected 'layers', a non-empty list of layer dicts, found {configs!r}")
-        shape = config.get("input_shape")
-        shape = None if shape is None else tuple(int(s) for s in shape)
-        layers = []
-        for index, (child, generator) in enumerate(zip(configs, as_rng(rng).spawn(len(configs)))):
-            if not isinstance(child, dict) or "type" not in child:
-                raise ValueError(f"Residual, inner layer {index}: expected a dict with a 'type' key, found {child!r}")
-            try:
-                child_cls = LAYERS.get(child["type"])
-                layer = child_cls.from_config(child_cls.infer_config(child, shape), rng=generator)
-                if shape is not None:
-                    shape = layer.output_shape(shape)
-            except ValueError as err:
-                raise ValueError(f"Residual, inner layer {index} ({child['type']}): {err}") from None
-            layers.append(layer)
+        layers, _ = build_layers(config.get("layers"), config.get("input_shape"), rng, where="Residual, inner ")
         return cls(*layers)
 
     def __repr__(self) -> str:

@@ -1,0 +1,42 @@
+"""Building a chain of layers from config dicts: shared by ``Sequential`` and ``Residual``."""
+
+from __future__ import annotations
+
+from .._validation import format_shape
+from ..init import as_rng
+from ..registry import LAYERS
+
+
+def build_layers(configs, input_shape=None, rng=None, where: str = ""):
+    """Build layers from a list of ``{"type": ..., ...}`` dicts; returns ``(layers, output_shape)``.
+
+    With a per-sample ``input_shape``, arguments the data decides (``in_features``,
+    ``in_channels``, ``num_features``) may be left out: each layer's ``infer_config`` fills them
+    from the shape flowing out of the previous layer, and every layer's fit is checked before any
+    data flows (``output_shape`` is then the per-sample output shape, else None). ``rng`` (None,
+    an int seed or a Generator) is split into one child generator per layer, so a seed fixes
+    every initial weight. ``where`` prefixes error messages ("Residual, inner ").
+    """
+    if not isinstance(configs, (list, tuple)) or not configs:
+        raise ValueError(f"{where}layers: expected a non-empty list of layer dicts, found {configs!r}")
+    shape = None if input_shape is None else tuple(int(s) for s in input_shape)
+    layers = []
+    for index, (config, generator) in enumerate(zip(configs, as_rng(rng).spawn(len(configs)))):
+        if not isinstance(config, dict) or "type" not in config:
+            raise ValueError(f"{where}layer {index}: expected a dict with a 'type' key, found {config!r}")
+        kind = config["type"]
+        try:
+            layer_cls = LAYERS.get(kind)
+            layer = layer_cls.from_config(layer_cls.infer_config(config, shape), rng=generator)
+        except ValueError as err:
+            raise ValueError(f"{where}layer {index} ({kind}): {err}") from None
+        if shape is not None:
+            try:
+                shape = layer.output_shape(shape)
+            except ValueError as err:
+                after = f" after layer {index - 1} ({configs[index - 1]['type']})" if index else ""
+                raise ValueError(
+                    f"{where}layer {index} ({kind}) does not fit its input {format_shape((None, *shape))}{after}: {err}"
+                ) from None
+        layers.append(layer)
+    return layers, shape

@@ -323,7 +323,11 @@ def test_sigmoid_is_stable_for_large_inputs():
 
 
 # --------------------------------------------------------------------------- PyTorch as an oracle
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+# torch reads dim=() as "all dims" while numpy's axis=() reduces nothing: no torch twin for those.
+TORCH_CASES = [(case, name) for case, name in zip(CASES, IDS) if getattr(case[1](), "axis", None) != ()]
+
+
+@pytest.mark.parametrize("case", [c for c, _ in TORCH_CASES], ids=[n for _, n in TORCH_CASES])
 def test_matches_pytorch_autograd(case):
     torch = pytest.importorskip("torch")
     _, make, shapes, kinds = case
@@ -337,8 +341,6 @@ def test_matches_pytorch_autograd(case):
     dout = np.random.default_rng(2).standard_normal(out.shape)
     grads = op.backward(dout)
     ts = [torch.tensor(x, requires_grad=True) for x in xs]
-    if key in ("sum", "mean", "max") and op.axis == ():  # torch reads dim=() as "all dims"
-        pytest.skip("axis=() reduces nothing in numpy but everything in torch")
     tout = fn(*ts)
     tout.backward(torch.tensor(dout))
     np.testing.assert_allclose(out, tout.detach().numpy(), rtol=1e-12, atol=1e-12)

@@ -1,0 +1,73 @@
+"""Softmax kernels: the fused softmax + cross-entropy used by the loss, and a plain softmax.
+
+Numerical stability (log-sum-exp with the row maximum): for a row s of C scores with
+m = max_j s_j,
+
+    softmax(s)_j = exp(s_j - m) / sum_k exp(s_k - m)
+    -log softmax(s)_y = log(sum_k exp(s_k - m)) - (s_y - m)
+
+Every exponent is <= 0, so nothing overflows, and the sum is >= 1 (the maximum contributes
+exp(0) = 1), so the log never sees 0: scores of +-1e4 give a finite loss and gradient.
+
+Rows are independent: ``prange`` runs over rows and every output row is written by exactly one
+thread, so results do not depend on the number of threads. Sums are accumulated in float64
+for float32 and float64 inputs alike; outputs are stored in the arrays' own dtype.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import prange
+
+from ._jit import njit_kernel
+
+
+@njit_kernel(parallel=True)
+def softmax_cross_entropy(scores, y, loss_rows, dscores):
+    """Fused softmax + cross-entropy, loss and gradient in one pass over each row.
+
+    scores (N, C) float32 or float64; y (N,) integer labels in [0, C) (checked by the caller).
+    Writes loss_rows (N,): -log softmax(scores_i)_{y_i}, and dscores (N, C), the gradient of the
+    batch mean (1/N) sum_i loss_rows_i w.r.t. the scores: (softmax(scores_i) - onehot(y_i)) / N.
+    """
+    n, c = scores.shape
+    inv_n = 1.0 / n
+    for i in prange(n):
+        row = scores[i]
+        grad = dscores[i]
+        m = row[0]
+        for j in range(1, c):
+            if row[j] > m:
+                m = row[j]
+        total = 0.0
+        for j in range(c):
+            e = np.exp(row[j] - m)
+            grad[j] = e
+            total += e
+        label = y[i]
+        loss_rows[i] = np.log(total) - (row[label] - m)
+        scale = inv_n / total
+        for j in range(c):
+            grad[j] = grad[j] * scale
+        grad[label] -= inv_n
+
+
+@njit_kernel(parallel=True)
+def softmax(scores, out):
+    """Row-wise softmax: scores (N, C) -> out (N, C), out_ij = exp(s_ij - m_i) / sum_k exp(s_ik - m_i)."""
+    n, c = scores.shape
+    for i in prange(n):
+        row = scores[i]
+        dst = out[i]
+        m = row[0]
+        for j in range(1, c):
+            if row[j] > m:
+                m = row[j]
+        total = 0.0
+        for j in range(c):
+            e = np.exp(row[j] - m)
+            dst[j] = e
+            total += e
+        scale = 1.0 / total
+        for j in range(c):
+            dst[j] = dst[j] * scale

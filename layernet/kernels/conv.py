@@ -1,0 +1,222 @@
+"""Convolution kernels (NCHW, zero padding, cross-correlation as in every deep-learning library).
+
+Two ways to compute ``out[n, f, oh, ow] = b[f] + sum_{c,kh,kw} W[f, c, kh, kw] *
+xp[n, c, oh*sh + kh, ow*sw + kw]`` (``xp`` is x inside a zero border of ``(ph, pw)``):
+
+- **Direct, one input channel, stride 1** (``direct_forward``, ``direct_backward``): every
+  kernel tap ``(kh, kw)`` is one long multiply-add loop over the whole output plane. The plane is
+  kept "wide", with the row pitch ``Wp`` of the padded input, so that tap's input is a single
+  contiguous run ``xp_flat[kh*Wp + kw : kh*Wp + kw + L]`` with ``L = (OH - 1)*Wp + OW``; the
+  ``Wp - OW`` extra columns of each wide row are computed and thrown away. No im2col.
+- **im2col, any channel count and stride** (``pad_channels_last``, ``im2col_rows``,
+  ``rows_to_nchw``, ``nchw_to_rows``, ``col2im_rows``): a chunk of images is copied into a
+  padded channels-last buffer ``(B, Hp, Wp*C)``; the column matrix has one row per output pixel
+  ``(b, oh, ow)`` and columns ordered ``(kh, kw, c)``, so each copy is a contiguous run of ``C``
+  (``KW*C`` at stride 1). The caller multiplies with numpy (BLAS).
+
+All output and workspace arrays are allocated by the caller. Kernels are generic over float32
+and float64. ``prange`` runs over images only, and every image's outputs are written by one
+thread, so results do not depend on the number of threads.
+"""
+
+from __future__ import annotations
+
+from numba import prange
+
+from ._jit import njit_kernel
+
+# --------------------------------------------------------------------------- direct (C = 1)
+
+
+@njit_kernel(parallel=True)
+def direct_forward(xp, w, b, wp, out, acc):
+    """Stride-1 convolution of one-channel images.
+
+    xp (N, Hp*Wp): zero-padded input planes, flattened; w (F, KH, KW); b (F,);
+    wp: the padded width Wp; out (N, F, OH, OW) is written;
+    acc (N, L) workspace, L = (OH - 1)*Wp + OW (one wide output plane per image).
+    """
+    n_img, n_filt, oh_n, ow_n = out.shape
+    kh_n, kw_n = w.shape[1], w.shape[2]
+    length = (oh_n - 1) * wp + ow_n
+    for n in prange(n_img):
+        xf = xp[n]
+        a = acc[n]
+        for f in range(n_filt):
+            bias = b[f]
+            for i in range(length):
+                a[i] = bias
+            for kh in range(kh_n):
+                for kw in range(kw_n):
+                    wv = w[f, kh, kw]
+                    start = kh * wp + kw
+                    src = xf[start : start + length]
+                    for i in range(length):
+                        a[i] += wv * src[i]
+            for oh in range(oh_n):
+                row = a[oh * wp : oh * wp + ow_n]
+                dst = out[n, f, oh]
+                for ow in range(ow_n):
+                    dst[ow] = row[ow]
+
+
+@njit_kernel(parallel=True)
+def direct_backward(xp, w, dout, wp, need_dx, dw_part, dxp, dwide):
+    """Gradients of ``direct_forward``.
+
+    xp (N, Hp*Wp) padded input; w (F, KH, KW); dout (N, F, OH, OW); wp the padded width.
+    dw_part (N, F, KH, KW) is written with each image's weight gradient (the caller sums over N
+    in a fixed order): dW[f, kh, kw] = sum over output pixels of dout * the input under that tap.
+    dxp (N, Hp*Wp) is written with the gradient w.r.t. the padded input if ``need_dx``: each
+    output pixel's dout, times each tap's weight, flows back to the input pixel under that tap.
+    dwide (N, L) workspace, L = (OH - 1)*Wp + OW: dout in wide rows with zeros in the gaps.
+    """
+    n_img, n_filt, oh_n, ow_n = dout.shape
+    kh_n, kw_n = w.shape[1], w.shape[2]
+    length = (oh_n - 1) * wp + ow_n
+    zero = xp.dtype.type(0)
+    for n in prange(n_img):
+        xf = xp[n]
+        d = dwide[n]
+        g = dxp[n]
+        for i in range(length):
+            d[i] = zero
+        if need_dx:
+            for i in range(g.shape[0]):
+                g[i] = zero
+        for f in range(n_filt):
+            for oh in range(oh_n):
+                src = dout[n, f, oh]
+                row = d[oh * wp : oh * wp + ow_n]
+                for ow in range(ow_n):
+                    row[ow] = src[ow]
+            for kh in range(kh_n):
+                for kw in range(kw_n):
+                    start = kh * wp + kw
+                    xs = xf[start : start + length]
+                    s = zero
+                    for i in range(length):
+                        s += d[i] * xs[i]
+                    dw_part[n, f, kh, kw] = s
+                    if need_dx:
+                        wv = w[f, kh, kw]
+                        gs = g[start : start + length]
+                        for i in range(length):
+                            gs[i] += wv * d[i]
+
+
+# --------------------------------------------------------------------------- im2col (any C)
+
+
+@njit_kernel(parallel=True)
+def pad_channels_last(x, n0, ph, pw, xpc):
+    """Copy images ``n0 .. n0+B-1`` of x (N, C, H, W) into xpc (B, Hp, Wp*C), channels last.
+
+    xpc[b, h + ph, (w + pw)*C + c] = x[n0 + b, c, h, w]. Only the interior is written: the
+    caller zeroes the border once and reuses the buffer.
+    """
+    n_chan, height, width = x.shape[1], x.shape[2], x.shape[3]
+    for b in prange(xpc.shape[0]):
+        for c in range(n_chan):
+            for h in range(height):
+                src = x[n0 + b, c, h]
+                dst = xpc[b, h + ph]
+                for w_ in range(width):
+                    dst[(w_ + pw) * n_chan + c] = src[w_]
+
+
+@njit_kernel(parallel=True)
+def im2col_rows(xpc, n_chan, kh_n, kw_n, sh, sw, oh_n, ow_n, cols):
+    """Column matrix of a padded channels-last chunk.
+
+    xpc (B, Hp, Wp*C) -> cols (B*OH*OW, KH*KW*C): row (b*OH + oh)*OW + ow holds the input
+    window of that output pixel, columns ordered (kh, kw, c).
+    """
+    run = kw_n * n_chan
+    for b in prange(xpc.shape[0]):
+        for oh in range(oh_n):
+            for ow in range(ow_n):
+                row = cols[(b * oh_n + oh) * ow_n + ow]
+                for kh in range(kh_n):
+                    src = xpc[b, oh * sh + kh]
+                    if sw == 1:  # the KW taps of a row are one contiguous run
+                        s = src[ow * n_chan : ow * n_chan + run]
+                        d = row[kh * run : kh * run + run]
+                        for i in range(run):
+                            d[i] = s[i]
+                    else:
+                        for kw in range(kw_n):
+                            start = (ow * sw + kw) * n_chan
+                            s = src[start : start + n_chan]
+                            d = row[kh * run + kw * n_chan : kh * run + kw * n_chan + n_chan]
+                            for i in range(n_chan):
+                                d[i] = s[i]
+
+
+@njit_kernel(parallel=True)
+def rows_to_nchw(mat, bias, n0, out):
+    """out[n0 + b, f, p] = mat[b*P + p, f] + bias[f] for the B images of a chunk.
+
+    mat (B*P, F) is the product cols @ W_mat; out (N, F, P) with P = OH*OW; bias (F,).
+    """
+    n_filt, n_pix = out.shape[1], out.shape[2]
+    for b in prange(mat.shape[0] // n_pix):
+        for f in range(n_filt):
+            dst = out[n0 + b, f]
+            bf = bias[f]
+            for p in range(n_pix):
+                dst[p] = mat[b * n_pix + p, f] + bf
+
+
+@njit_kernel(parallel=True)
+def nchw_to_rows(dout, n0, mat):
+    """mat[b*P + p, f] = dout[n0 + b, f, p]: dout (N, F, P) -> mat (B*P, F) for a chunk."""
+    n_filt, n_pix = dout.shape[1], dout.shape[2]
+    for b in prange(mat.shape[0] // n_pix):
+        for p in range(n_pix):
+            dst = mat[b * n_pix + p]
+            for f in range(n_filt):
+                dst[f] = dout[n0 + b, f, p]
+
+
+@njit_kernel(parallel=True)
+def col2im_rows(dcols, kh_n, kw_n, sh, sw, oh_n, ow_n, ph, pw, dxpc, n0, dx):
+    """Adjoint of ``im2col_rows`` followed by the adjoint of the padding.
+
+    dcols (B*OH*OW, KH*KW*C): gradient w.r.t. the columns; every entry is added back to the
+    input pixel it was copied from, in dxpc (B, Hp, Wp*C) (workspace, zeroed here); the interior
+    is then written, channels first again, to dx[n0 + b] (dx is (N, C, H, W)).
+    One thread per image, so no two threads add into the same place.
+    """
+    n_chan, height, width = dx.shape[1], dx.shape[2], dx.shape[3]
+    run = kw_n * n_chan
+    zero = dx.dtype.type(0)
+    for b in prange(dxpc.shape[0]):
+        g = dxpc[b]
+        for h in range(g.shape[0]):
+            grow = g[h]
+            for i in range(grow.shape[0]):
+                grow[i] = zero
+        for oh in range(oh_n):
+            for ow in range(ow_n):
+                row = dcols[(b * oh_n + oh) * ow_n + ow]
+                for kh in range(kh_n):
+                    dst = g[oh * sh + kh]
+                    if sw == 1:
+                        d = dst[ow * n_chan : ow * n_chan + run]
+                        s = row[kh * run : kh * run + run]
+                        for i in range(run):
+                            d[i] += s[i]
+                    else:
+                        for kw in range(kw_n):
+                            start = (ow * sw + kw) * n_chan
+                            d = dst[start : start + n_chan]
+                            s = row[kh * run + kw * n_chan : kh * run + kw * n_chan + n_chan]
+                            for i in range(n_chan):
+                                d[i] += s[i]
+        for c in range(n_chan):
+            for h in range(height):
+                src = g[h + ph]
+                dst = dx[n0 + b, c, h]
+                for w_ in range(width):
+                    dst[w_] = src[(w_ + pw) * n_chan + c]

@@ -1,0 +1,203 @@
+"""2-D convolution layer."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import as_pair, check_int, plain_pair
+from ..init import as_rng, check_init, initialize
+from ..kernels.conv import (
+    col2im_rows,
+    direct_backward,
+    direct_forward,
+    im2col_rows,
+    nchw_to_rows,
+    pad_channels_last,
+    rows_to_nchw,
+)
+from ..registry import LAYERS
+from .base import Layer
+
+#: Images per im2col chunk: the column matrix of a chunk is reused (and recomputed in backward)
+#: instead of holding the columns of the whole batch.
+CHUNK_IMAGES = 16
+
+
+@LAYERS.register("conv2d")
+class Conv2d(Layer):
+    """2-D convolution (cross-correlation, as in cs231n and PyTorch), NCHW, zero padding.
+
+    Shapes: x (N, C, H, W); W (F, C, KH, KW); b (F,); out (N, F, OH, OW) with
+    OH = floor((H + 2*ph - KH) / sh) + 1 and OW = floor((W + 2*pw - KW) / sw) + 1.
+    out[n, f, i, j] = b[f] + sum_{c, kh, kw} W[f, c, kh, kw] * xp[n, c, i*sh + kh, j*sw + kw],
+    where xp is x inside a border of ph rows and pw columns of zeros.
+    Backward: db[f] = sum of dout[:, f]; dW[f, c, kh, kw] = sum over n, i, j of dout[n, f, i, j]
+    times the input pixel that tap saw; dx: every dout[n, f, i, j] times W[f, :, kh, kw] is added
+    back to the input pixel under tap (kh, kw) of window (i, j) (contributions to the padding
+    are dropped).
+
+    Computation: one input channel at stride 1 uses a direct kernel (each tap one long
+    multiply-add over the output plane); everything else an im2col product per chunk of
+    ``CHUNK_IMAGES`` images with the columns recomputed in backward (see kernels/conv.py).
+
+    ``needs_input_grad`` (attribute, default True): set it to False on a first layer whose
+    input gradient nobody uses; backward then skips dx and returns None.
+    """
+
+    _positional = ("in_channels", "out_channels")
+    inferred_args = ("in_channels",)
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, *,
+                 init="he_normal", bias=True, rng=None):
+        super().__init__()
+        self.in_channels = check_int("Conv2d", "in_channels", in_channels)
+        self.out_channels = check_int("Conv2d", "out_channels", out_channels)
+        self._k = as_pair("Conv2d", "kernel_size", kernel_size)
+        self._s = as_pair("Conv2d", "stride", stride)
+        self._p = as_pair("Conv2d", "padding", padding, minimum=0)
+        self.kernel_size, self.stride, self.padding = (plain_pair(v) for v in (kernel_size, stride, padding))
+        check_init("Conv2d", init)
+        self.init = init
+        self.bias = bool(bias)
+        self.rng = as_rng(rng)
+        self.needs_input_grad = True
+        kh, kw = self._k
+        shape = (self.out_channels, self.in_channels, kh, kw)
+        fan_in, fan_out = self.in_channels * kh * kw, self.out_channels * kh * kw
+        self.init_param("W", initialize(init, shape, fan_in, fan_out, self.rng))
+        if self.bias:
+            self.init_param("b", np.zeros(self.out_channels, dtype=np.float32))
+
+    @classmethod
+    def infer_config(cls, config, input_shape):
+        config = dict(config)
+        if config.get("in_channels") is None and input_shape is not None and len(input_shape) == 3:
+            config["in_channels"] = int(input_shape[0])
+        return config
+
+    # ----------------------------------------------------------------- shapes
+    def _expected(self) -> str:
+        (kh, kw), (ph, pw) = self._k, self._p
+        return f"(N, {self.in_channels}, H, W) with H + 2*{ph} >= {kh} and W + 2*{pw} >= {kw}"
+
+    def _spatial_out(self, shape):
+        """(OH, OW) for an input (N, C, H, W); the shape error if it does not fit."""
+        (kh, kw), (sh, sw), (ph, pw) = self._k, self._s, self._p
+        if len(shape) != 4 or shape[1] != self.in_channels or shape[2] + 2 * ph < kh or shape[3] + 2 * pw < kw:
+            raise self.fail_shape(self._expected(), tuple(shape))
+        return (shape[2] + 2 * ph - kh) // sh + 1, (shape[3] + 2 * pw - kw) // sw + 1
+
+    def output_shape(self, input_shape):
+        oh, ow = self._spatial_out((None, *input_shape))
+        return (self.out_channels, oh, ow)
+
+    def _direct(self) -> bool:
+        return self.in_channels == 1 and self._s == (1, 1)
+
+    # ----------------------------------------------------------------- forward
+    def forward(self, x, training=False):
+        x = self.check_input(x, ndim=4, expected=self._expected())
+        oh, ow = self._spatial_out(x.shape)
+        self.check_param_shapes()
+        dtype = self.compute_dtype(x)
+        x = np.ascontiguousarray(x, dtype=dtype)
+        W = np.ascontiguousarray(self.params["W"], dtype=dtype)
+        b = self.params["b"].astype(dtype) if self.bias else np.zeros(self.out_channels, dtype)
+        n = x.shape[0]
+        out = np.empty((n, self.out_channels, oh, ow), dtype=dtype)
+        if self._direct():
+            xp = self._pad(x)
+            wp = xp.shape[2]
+            acc = np.empty((n, (oh - 1) * wp + ow), dtype=dtype)
+            direct_forward(xp.reshape(n, -1), W[:, 0], b, wp, out, acc)
+            self.save_cache(x.shape, xp, W)
+        else:
+            self._im2col_forward(x, W, b, out)
+            self.save_cache(x.shape, x, W)
+        return out
+
+    def _pad(self, x):
+        """x (N, 1, H, W) -> (N, H + 2*ph, W + 2*pw), zero border."""
+        (ph, pw), (n, _, h, w) = self._p, x.shape
+        xp = np.zeros((n, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
+        xp[:, ph : ph + h, pw : pw + w] = x[:, 0]
+        return xp
+
+    def _workspace(self, x):
+        """Chunk size, (OH, OW) and the zeroed padded channels-last buffer (B, Hp, Wp*C)."""
+        (ph, pw), (n, c, h, w) = self._p, x.shape
+        chunk = min(CHUNK_IMAGES, n)
+        xpc = np.zeros((chunk, h + 2 * ph, (w + 2 * pw) * c), dtype=x.dtype)
+        return chunk, self._spatial_out(x.shape), xpc
+
+    def _im2col_forward(self, x, W, b, out):
+        (kh, kw), (sh, sw), (ph, pw) = self._k, self._s, self._p
+        n, c = x.shape[:2]
+        chunk, (oh, ow), xpc = self._workspace(x)
+        w_mat = np.ascontiguousarray(W.transpose(2, 3, 1, 0).reshape(kh * kw * c, -1))  # (K, F)
+        cols = np.empty((chunk * oh * ow, kh * kw * c), dtype=x.dtype)
+        prod = np.empty((chunk * oh * ow, self.out_channels), dtype=x.dtype)
+        out3 = out.reshape(n, self.out_channels, oh * ow)
+        for n0 in range(0, n, chunk):
+            nb = min(chunk, n - n0)
+            rows = nb * oh * ow
+            pad_channels_last(x, n0, ph, pw, xpc[:nb])
+            im2col_rows(xpc[:nb], c, kh, kw, sh, sw, oh, ow, cols[:rows])
+            np.matmul(cols[:rows], w_mat, out=prod[:rows])
+            rows_to_nchw(prod[:rows], b, n0, out3)
+
+    # ----------------------------------------------------------------- backward
+    def backward(self, dout):
+        x_shape, x, W = self.pop_cache()
+        n, f = x_shape[0], self.out_channels
+        oh, ow = self._spatial_out(x_shape)
+        if np.shape(dout) != (n, f, oh, ow):
+            raise ValueError(f"{self!r}.backward: expected dout of shape {(n, f, oh, ow)}, found {np.shape(dout)}")
+        dout = np.ascontiguousarray(dout, dtype=W.dtype)
+        if self.bias:
+            self.set_grad("b", dout.sum(axis=(0, 2, 3)))
+        if self._direct():
+            dW, dx = self._direct_backward(x_shape, x, W, dout)
+        else:
+            dW, dx = self._im2col_backward(x, W, dout)
+        self.set_grad("W", dW)
+        return dx
+
+    def _direct_backward(self, x_shape, xp, W, dout):
+        (ph, pw), (n, _, h, w) = self._p, x_shape
+        oh, ow, wp = dout.shape[2], dout.shape[3], xp.shape[2]
+        need_dx = self.needs_input_grad
+        dw_part = np.empty((n, *W.shape[:1], *W.shape[2:]), dtype=W.dtype)
+        dxp = np.empty(xp.shape if need_dx else (n, 0, 0), dtype=W.dtype)  # (n, 0, 0): not written
+        dwide = np.empty((n, (oh - 1) * wp + ow), dtype=W.dtype)
+        direct_backward(xp.reshape(n, -1), W[:, 0], dout, wp, need_dx, dw_part, dxp.reshape(n, dxp.shape[1] * dxp.shape[2]), dwide)
+        dW = dw_part.sum(axis=0)[:, None]
+        dx = np.ascontiguousarray(dxp[:, None, ph : ph + h, pw : pw + w]) if need_dx else None
+        return dW, dx
+
+    def _im2col_backward(self, x, W, dout):
+        (kh, kw), (sh, sw), (ph, pw) = self._k, self._s, self._p
+        n, c = x.shape[:2]
+        f = self.out_channels
+        chunk, (oh, ow), xpc = self._workspace(x)
+        w_mat_t = W.reshape(f, c, kh * kw).transpose(0, 2, 1).reshape(f, kh * kw * c)  # (F, K)
+        cols = np.empty((chunk * oh * ow, kh * kw * c), dtype=x.dtype)
+        dmat = np.empty((chunk * oh * ow, f), dtype=x.dtype)
+        dw_mat = np.zeros((kh * kw * c, f), dtype=x.dtype)
+        dw_chunk = np.empty_like(dw_mat)
+        dx = np.empty(x.shape, dtype=x.dtype) if self.needs_input_grad else None
+        dxpc = np.empty_like(xpc) if self.needs_input_grad else None
+        dout3 = dout.reshape(n, f, oh * ow)
+        for n0 in range(0, n, chunk):
+            nb = min(chunk, n - n0)
+            rows = nb * oh * ow
+            pad_channels_last(x, n0, ph, pw, xpc[:nb])
+            im2col_rows(xpc[:nb], c, kh, kw, sh, sw, oh, ow, cols[:rows])
+            nchw_to_rows(dout3, n0, dmat[:rows])
+            np.matmul(cols[:rows].T, dmat[:rows], out=dw_chunk)
+            dw_mat += dw_chunk
+            if dx is not None:
+                np.matmul(dmat[:rows], w_mat_t, out=cols[:rows])  # the columns' gradient
+                col2im_rows(cols[:rows], kh, kw, sh, sw, oh, ow, ph, pw, dxpc[:nb], n0, dx)
+        dW = np.ascontiguousarray(dw_mat.reshape(kh, kw, c, f).transpose(3, 2, 0, 1))
+        return dW, dx

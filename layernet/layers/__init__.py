@@ -2,7 +2,22 @@
 
 from .base import Layer
 from .affine import Affine
-from .conv import Conv2d
+from .pool import AvgPool2d, MaxPool2d
+from .norm import BatchNorm
+from .activation import LeakyReLU, ReLU, Sigmoid, Tanh
+from .dropout import Dropout
+from .reshape import Flatten
 from .residual import Residual  # noqa: F401  (registers "residual")
+from .conv import Conv2d
 
-__all__ = ["Layer", "Affine", "Conv2d"]
+__all__ = ["Layer", "Affine",
+    "MaxPool2d",
+    "AvgPool2d",
+    "BatchNorm",
+    "ReLU",
+    "LeakyReLU",
+    "Sigmoid",
+    "Tanh",
+    "Dropout",
+    "Flatten",
+    "Conv2d"]

@@ -1,0 +1,158 @@
+"""Batch-normalisation kernels: per-channel statistics and the normalising affine map.
+
+The caller views the input as ``x (N, C, L)``: ``(N, C, H*W)`` for spatial batch norm,
+``(N, D, 1)`` for (N, D) input. Statistics run over N and L for each channel c, so with
+``M = N*L`` values per channel:
+
+    mean[c] = sum(x[:, c, :]) / M
+    var[c]  = sum((x[:, c, :] - mean[c])**2) / M        (biased: divides by M, not M - 1)
+    xhat    = (x - mean) * inv_std,   inv_std = 1 / sqrt(var + eps)
+    out     = gamma * xhat + beta
+
+``prange`` runs over channels; each channel's values are read in two or three passes in a row
+(mean, variance, write), so after the first pass they come from cache, and nothing of size
+N*C*L is stored besides ``out``: backward recomputes ``xhat`` from ``x``, ``mean``, ``inv_std``.
+Sums accumulate in float64 for float32 data as well. Per-channel vectors (gamma, beta, mean,
+var, inv_std, dgamma, dbeta) are float64 arrays of length C; the big arrays keep the input's
+dtype. Each channel is handled by one thread, so results do not depend on the thread count.
+
+The optional ReLU fusion (``relu=True``) writes ``max(0, out)`` in the same pass, and backward
+then passes the gradient only where that output is positive.
+"""
+
+from __future__ import annotations
+
+import math
+
+from numba import prange
+
+from ._jit import njit_kernel
+
+
+@njit_kernel(parallel=True)
+def batchnorm_forward_train(x, gamma, beta, eps, relu, out, mean, var):
+    """Training-mode batch norm with batch statistics.
+
+    x (N, C, L); gamma, beta (C,) float64; eps float; relu bool (apply max(0, .) to out).
+    Written: out (N, C, L) = gamma * (x - mean) / sqrt(var + eps) + beta;
+    mean (C,), var (C,) float64: the batch mean and the *biased* batch variance.
+    """
+    n_img, n_chan, length = x.shape
+    count = n_img * length
+    for c in prange(n_chan):
+        s = 0.0
+        for n in range(n_img):
+            row = x[n, c]
+            for i in range(length):
+                s += row[i]
+        mu = s / count
+        q = 0.0
+        for n in range(n_img):
+            row = x[n, c]
+            for i in range(length):
+                d = row[i] - mu
+                q += d * d
+        v = q / count
+        mean[c] = mu
+        var[c] = v
+        _affine_channel(x, c, mu, gamma[c] / math.sqrt(v + eps), beta[c], relu, out)
+
+
+@njit_kernel(parallel=True)
+def batchnorm_forward_eval(x, center, scale, shift, relu, out):
+    """Eval-mode batch norm as one affine map per channel (statistics are constants).
+
+    x (N, C, L); center = running_mean, scale = gamma / sqrt(running_var + eps), shift = beta,
+    all (C,) float64; relu bool. Written: out (N, C, L) = (x - center[c]) * scale[c] + shift[c].
+    """
+    for c in prange(x.shape[1]):
+        _affine_channel(x, c, center[c], scale[c], shift[c], relu, out)
+
+
+@njit_kernel
+def _affine_channel(x, c, center, scale, shift, relu, out):
+    """out[:, c, :] = (x[:, c, :] - center) * scale + shift (then max(0, .) if relu).
+
+    Subtracting the centre first (rather than folding it into the shift) keeps float32
+    accurate when the mean is large compared with the spread.
+    """
+    n_img, length = x.shape[0], x.shape[2]
+    zero = out.dtype.type(0)
+    m = out.dtype.type(center)
+    sc = out.dtype.type(scale)
+    sh = out.dtype.type(shift)
+    for n in range(n_img):
+        src = x[n, c]
+        dst = out[n, c]
+        if relu:
+            for i in range(length):
+                dst[i] = max((src[i] - m) * sc + sh, zero)
+        else:
+            for i in range(length):
+                dst[i] = (src[i] - m) * sc + sh
+
+
+@njit_kernel(parallel=True)
+def batchnorm_backward(x, dout, out, mean, inv_std, gamma, training, relu, dx, dgamma, dbeta):
+    """Gradients of batch norm (compact form).
+
+    x, dout (N, C, L); out (N, C, L) the forward output, read only if ``relu`` (then the
+    gradient is passed only where out > 0); mean, inv_std, gamma (C,) float64.
+    With M = N*L, g = dout (masked by the ReLU if fused) and xhat = (x - mean) * inv_std:
+
+        dbeta[c]  = sum(g)                  dgamma[c] = sum(g * xhat)
+        training: dx = gamma * inv_std / M * (M * g - dbeta - xhat * dgamma)
+        eval:     dx = gamma * inv_std * g  (mean and inv_std are constants)
+
+    which is cs231n's dx = (1/M) * inv_std * (M*dxhat - sum(dxhat) - xhat*sum(dxhat*xhat))
+    with dxhat = gamma * g. Written: dx (N, C, L); dgamma, dbeta (C,) float64.
+    """
+    n_img, n_chan, length = x.shape
+    count = n_img * length
+    zero = dx.dtype.type(0)
+    for c in prange(n_chan):
+        mu = mean[c]
+        istd = inv_std[c]
+        sg = 0.0
+        sgx = 0.0
+        for n in range(n_img):
+            xr = x[n, c]
+            gr = dout[n, c]
+            if relu:
+                orow = out[n, c]
+                for i in range(length):
+                    g = gr[i] if orow[i] > zero else zero
+                    sg += g
+                    sgx += g * (xr[i] - mu)
+            else:
+                for i in range(length):
+                    g = gr[i]
+                    sg += g
+                    sgx += g * (xr[i] - mu)
+        sgx *= istd
+        dbeta[c] = sg
+        dgamma[c] = sgx
+        k = gamma[c] * istd
+        if training:
+            # dx = k * (g - sg/M - xhat * sgx/M) = a*g + b*(x - mu) + d, xhat = (x - mu) * istd
+            b = -k * istd * sgx / count
+            d = -k * sg / count
+        else:
+            b = 0.0
+            d = 0.0
+        af = dx.dtype.type(k)
+        bf = dx.dtype.type(b)
+        df = dx.dtype.type(d)
+        mf = dx.dtype.type(mu)
+        for n in range(n_img):
+            xr = x[n, c]
+            gr = dout[n, c]
+            dr = dx[n, c]
+            if relu:
+                orow = out[n, c]
+                for i in range(length):
+                    g = gr[i] if orow[i] > zero else zero
+                    dr[i] = af * g + bf * (xr[i] - mf) + df
+            else:
+                for i in range(length):
+                    dr[i] = af * gr[i] + bf * (xr[i] - mf) + df

@@ -1,0 +1,180 @@
+"""Pooling kernels (max and average, no padding, any kernel and stride).
+
+The caller views the input as a stack of planes, ``x (P, H, W)`` with ``P = N*C``, and
+allocates every output with numpy. ``prange`` runs over planes: each plane of ``out`` and of
+``dx`` is written by exactly one thread, so overlapping windows (stride < kernel) add their
+gradients without races and results do not depend on the number of threads.
+
+Output size (floor): ``OH = (H - KH) // SH + 1``, ``OW = (W - KW) // SW + 1``.
+
+Max pooling stores, per output pixel, the position of the window's maximum *inside the window*
+(``i*KW + j``), so the index array can be ``uint8`` for windows of up to 256 elements (a quarter
+of the traffic of a flat int32 index). Tie rule: the first maximum in row-major window order
+wins (a strict ``>`` comparison), as in PyTorch.
+"""
+
+from __future__ import annotations
+
+from numba import prange
+
+from ._jit import njit_kernel
+
+
+@njit_kernel(parallel=True)
+def maxpool_forward(x, kh, kw, sh, sw, out, argmax):
+    """Max pooling.
+
+    x (P, H, W) -> out (P, OH, OW): the maximum of each KH x KW window at stride (SH, SW).
+    argmax (P, OH, OW), an integer array (uint8 when KH*KW <= 256): the position ``i*KW + j``
+    of the first maximum in the window (row-major order).
+    """
+    n_planes, oh_n, ow_n = out.shape
+    for p in prange(n_planes):
+        for oh in range(oh_n):
+            h0 = oh * sh
+            dst = out[p, oh]
+            idx = argmax[p, oh]
+            for ow in range(ow_n):
+                w0 = ow * sw
+                best = x[p, h0, w0]
+                pos = 0
+                for i in range(kh):
+                    row = x[p, h0 + i]
+                    for j in range(kw):
+                        v = row[w0 + j]
+                        if v > best:
+                            best = v
+                            pos = i * kw + j
+                dst[ow] = best
+                idx[ow] = pos
+
+
+@njit_kernel(parallel=True)
+def maxpool_forward_2x2(x, out, argmax):
+    """Max pooling with a 2x2 window at stride 2, the common case, unrolled.
+
+    x (P, H, W) -> out (P, H//2, W//2), argmax as in ``maxpool_forward`` (0..3).
+    Same tie rule: the first maximum in the order (0,0), (0,1), (1,0), (1,1).
+    """
+    n_planes, oh_n, ow_n = out.shape
+    for p in prange(n_planes):
+        for oh in range(oh_n):
+            top = x[p, 2 * oh]
+            bot = x[p, 2 * oh + 1]
+            dst = out[p, oh]
+            idx = argmax[p, oh]
+            for ow in range(ow_n):
+                a = top[2 * ow]
+                b = top[2 * ow + 1]
+                c = bot[2 * ow]
+                d = bot[2 * ow + 1]
+                best = a
+                pos = 0
+                if b > best:
+                    best = b
+                    pos = 1
+                if c > best:
+                    best = c
+                    pos = 2
+                if d > best:
+                    best = d
+                    pos = 3
+                dst[ow] = best
+                idx[ow] = pos
+
+
+@njit_kernel(parallel=True)
+def maxpool_backward(dout, argmax, kh, kw, sh, sw, dx):
+    """Gradient of max pooling: each output's dout goes to the input pixel that was its max.
+
+    dout, argmax (P, OH, OW); dx (P, H, W) is overwritten (the caller may pass ``np.empty``):
+    zero, then ``dx[p, oh*SH + i, ow*SW + j] += dout[p, oh, ow]`` with ``(i, j)`` from argmax.
+    Overlapping windows that share a maximum add their gradients.
+    """
+    n_planes, oh_n, ow_n = dout.shape
+    zero = dx.dtype.type(0)
+    for p in prange(n_planes):
+        plane = dx[p]
+        plane[:, :] = zero
+        for oh in range(oh_n):
+            src = dout[p, oh]
+            idx = argmax[p, oh]
+            for ow in range(ow_n):
+                k = idx[ow]
+                i = k // kw
+                j = k - i * kw
+                plane[oh * sh + i, ow * sw + j] += src[ow]
+
+
+@njit_kernel(parallel=True)
+def maxpool_backward_2x2(dout, argmax, dx):
+    """``maxpool_backward`` for a 2x2 window at stride 2: every input pixel is written once.
+
+    dout, argmax (P, OH, OW); dx (P, H, W) is overwritten (a trailing odd row or column,
+    outside every window, is set to zero).
+    """
+    n_planes, oh_n, ow_n = dout.shape
+    height, width = dx.shape[1], dx.shape[2]
+    zero = dx.dtype.type(0)
+    for p in prange(n_planes):
+        for oh in range(oh_n):
+            top = dx[p, 2 * oh]
+            bot = dx[p, 2 * oh + 1]
+            src = dout[p, oh]
+            idx = argmax[p, oh]
+            for ow in range(ow_n):
+                g = src[ow]
+                k = idx[ow]
+                top[2 * ow] = g if k == 0 else zero
+                top[2 * ow + 1] = g if k == 1 else zero
+                bot[2 * ow] = g if k == 2 else zero
+                bot[2 * ow + 1] = g if k == 3 else zero
+            if width > 2 * ow_n:
+                top[width - 1] = zero
+                bot[width - 1] = zero
+        if height > 2 * oh_n:
+            dx[p, height - 1, :] = zero
+
+
+@njit_kernel(parallel=True)
+def avgpool_forward(x, kh, kw, sh, sw, out):
+    """Average pooling: x (P, H, W) -> out (P, OH, OW), the mean of each KH x KW window."""
+    n_planes, oh_n, ow_n = out.shape
+    scale = 1.0 / (kh * kw)
+    for p in prange(n_planes):
+        for oh in range(oh_n):
+            h0 = oh * sh
+            dst = out[p, oh]
+            for ow in range(ow_n):
+                w0 = ow * sw
+                s = 0.0
+                for i in range(kh):
+                    row = x[p, h0 + i]
+                    for j in range(kw):
+                        s += row[w0 + j]
+                dst[ow] = s * scale
+
+
+@njit_kernel(parallel=True)
+def avgpool_backward(dout, kh, kw, sh, sw, dx):
+    """Gradient of average pooling: each input pixel of a window receives dout / (KH*KW).
+
+    dout (P, OH, OW); dx (P, H, W) is overwritten (zeroed per plane, then accumulated, so
+    overlapping windows add up).
+    """
+    n_planes, oh_n, ow_n = dout.shape
+    scale = 1.0 / (kh * kw)
+    zero = dx.dtype.type(0)
+    for p in prange(n_planes):
+        plane = dx[p]
+        plane[:, :] = zero
+        for oh in range(oh_n):
+            h0 = oh * sh
+            src = dout[p, oh]
+            for ow in range(ow_n):
+                w0 = ow * sw
+                g = src[ow] * scale
+                for i in range(kh):
+                    row = plane[h0 + i]
+                    for j in range(kw):
+                        row[w0 + j] += g

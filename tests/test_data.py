@@ -517,3 +517,21 @@ def test_verify_reports_missing_and_broken_files(tmp_path, rng):
     assert any(check.ok and "train: headers and sizes valid, 6 examples (the canonical file has 60000)" in check.detail
                for check in report)
     assert verify("digits")[0].ok and "train 1497, test 300" in verify("digits")[0].detail
+
+
+def test_cifar10_download_on_loopback(server, tmp_path, rng, monkeypatch):
+    www, url = server
+    data, _ = make_cifar(www, rng)
+    archive = www / "cifar-10-python.tar.gz"
+    monkeypatch.setattr(CIFAR10, "files", {archive.name: hashlib.md5(archive.read_bytes()).hexdigest()})
+    monkeypatch.setitem(download_module.MIRRORS, "cifar10", [url])
+    monkeypatch.setenv("LAYERNET_DATA", str(tmp_path / "home"))
+    ds = load_dataset("cifar10", download=True)
+    assert (tmp_path / "home" / "cifar10" / archive.name).is_file()
+    np.testing.assert_array_equal(ds.x_train[0].reshape(-1), data[0][0])
+
+
+def test_download_into_an_impossible_directory_is_one_line(tmp_path, monkeypatch):
+    (tmp_path / "file").write_text("not a directory")
+    with pytest.raises(ValueError, match=r"mnist: cannot create the data directory .*file/mnist"):
+        load_dataset("mnist", root=tmp_path / "file" / "mnist", download=True)

@@ -15,8 +15,12 @@ xp[n, c, oh*sh + kh, ow*sw + kw]`` (``xp`` is x inside a zero border of ``(ph, p
   (``KW*C`` at stride 1). The caller multiplies with numpy (BLAS).
 
 All output and workspace arrays are allocated by the caller. Kernels are generic over float32
-and float64. ``prange`` runs over images only, and every image's outputs are written by one
-thread, so results do not depend on the number of threads.
+and float64. The direct kernels and ``col2im_rows`` run ``prange`` over images, and every image's
+outputs are written by one thread, so results do not depend on the number of threads. The
+im2col copies (``pad_channels_last``, ``im2col_rows``, ``rows_to_nchw``, ``nchw_to_rows``) are
+single-threaded: each is a fraction of a millisecond per chunk and sits between two BLAS calls,
+where waking Numba's thread pool fought with OpenBLAS's spinning workers (measured on a shared
+2-core machine; see benchmarks/bench_conv.py).
 """
 
 from __future__ import annotations
@@ -108,7 +112,7 @@ def direct_backward(xp, w, dout, wp, need_dx, dw_part, dxp, dwide):
 # --------------------------------------------------------------------------- im2col (any C)
 
 
-@njit_kernel(parallel=True)
+@njit_kernel
 def pad_channels_last(x, n0, ph, pw, xpc):
     """Copy images ``n0 .. n0+B-1`` of x (N, C, H, W) into xpc (B, Hp, Wp*C), channels last.
 
@@ -116,7 +120,7 @@ def pad_channels_last(x, n0, ph, pw, xpc):
     caller zeroes the border once and reuses the buffer.
     """
     n_chan, height, width = x.shape[1], x.shape[2], x.shape[3]
-    for b in prange(xpc.shape[0]):
+    for b in range(xpc.shape[0]):
         for c in range(n_chan):
             for h in range(height):
                 src = x[n0 + b, c, h]
@@ -125,7 +129,7 @@ def pad_channels_last(x, n0, ph, pw, xpc):
                     dst[(w_ + pw) * n_chan + c] = src[w_]
 
 
-@njit_kernel(parallel=True)
+@njit_kernel
 def im2col_rows(xpc, n_chan, kh_n, kw_n, sh, sw, oh_n, ow_n, cols):
     """Column matrix of a padded channels-last chunk.
 
@@ -133,7 +137,7 @@ def im2col_rows(xpc, n_chan, kh_n, kw_n, sh, sw, oh_n, ow_n, cols):
     window of that output pixel, columns ordered (kh, kw, c).
     """
     run = kw_n * n_chan
-    for b in prange(xpc.shape[0]):
+    for b in range(xpc.shape[0]):
         for oh in range(oh_n):
             for ow in range(ow_n):
                 row = cols[(b * oh_n + oh) * ow_n + ow]
@@ -153,14 +157,14 @@ def im2col_rows(xpc, n_chan, kh_n, kw_n, sh, sw, oh_n, ow_n, cols):
                                 d[i] = s[i]
 
 
-@njit_kernel(parallel=True)
+@njit_kernel
 def rows_to_nchw(mat, bias, n0, out):
     """out[n0 + b, f, p] = mat[b*P + p, f] + bias[f] for the B images of a chunk.
 
     mat (B*P, F) is the product cols @ W_mat; out (N, F, P) with P = OH*OW; bias (F,).
     """
     n_filt, n_pix = out.shape[1], out.shape[2]
-    for b in prange(mat.shape[0] // n_pix):
+    for b in range(mat.shape[0] // n_pix):
         for f in range(n_filt):
             dst = out[n0 + b, f]
             bf = bias[f]
@@ -168,11 +172,11 @@ def rows_to_nchw(mat, bias, n0, out):
                 dst[p] = mat[b * n_pix + p, f] + bf
 
 
-@njit_kernel(parallel=True)
+@njit_kernel
 def nchw_to_rows(dout, n0, mat):
     """mat[b*P + p, f] = dout[n0 + b, f, p]: dout (N, F, P) -> mat (B*P, F) for a chunk."""
     n_filt, n_pix = dout.shape[1], dout.shape[2]
-    for b in prange(mat.shape[0] // n_pix):
+    for b in range(mat.shape[0] // n_pix):
         for p in range(n_pix):
             dst = mat[b * n_pix + p]
             for f in range(n_filt):

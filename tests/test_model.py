@@ -133,3 +133,10 @@ def test_replacing_a_parameter_is_used_by_next_forward(mlp, rng):
     mlp.layers[1].params["b"] = np.zeros(4, dtype=np.float32)
     with pytest.raises(ValueError, match=r"parameter 'b' must have shape \(3,\)"):
         mlp.forward(x)
+
+
+def test_backward_with_a_wrong_dout_names_the_layer(rng):
+    layer = Affine(4, 3, rng=0)
+    layer.forward(rng.standard_normal((2, 4)))
+    with pytest.raises(ValueError, match=r"Affine.backward: expected dout of the output's shape \(2, 3\), found \(2, 4\)"):
+        layer.backward(np.zeros((2, 4)))

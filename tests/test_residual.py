@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import layernet.layers as layers
-from conftest import GRAD_TOL
+from conftest import GRAD_TOL, MODEL_GRAD_TOL
 from layernet import Sequential
 from layernet.gradcheck import check_layer, check_model, numerical_gradient_array
 from layernet.layers import Affine, Residual
@@ -108,7 +108,7 @@ def test_check_model_with_a_residual_mlp(rng):
     model = Sequential([Affine(6, 4, rng=0), _block(), Affine(4, 2, rng=3)])
     errors = check_model(model, _HalfSquaredError(), rng.standard_normal((3, 6)), rng.standard_normal((3, 2)))
     assert set(errors) == {"x"} | {name for name, _, _ in model.parameters()}
-    assert max(errors.values()) < GRAD_TOL, errors
+    assert max(errors.values()) < MODEL_GRAD_TOL, errors
 
 
 SMALL_CONVNET = {
@@ -216,3 +216,12 @@ def test_backward_before_forward():
 def test_non_floating_input():
     with pytest.raises(ValueError, match="Residual: expected a floating-point input"):
         _block().forward(np.ones((2, 4), dtype=np.int64))
+
+
+def test_forward_errors_name_the_residual_and_inner_layer():
+    block = Residual(Affine(6, 6, rng=0))
+    with pytest.raises(ValueError, match=r"Residual, inner layer 0 Affine\(6, 6\): .*found \(3, 5\)"):
+        block.forward(np.zeros((3, 5)))
+    block.forward(np.zeros((3, 6)))
+    with pytest.raises(ValueError, match=r"Residual.backward: expected dout of the output's shape \(3, 6\)"):
+        block.backward(np.zeros((3, 5)))

@@ -66,7 +66,7 @@ class Affine(Layer):
 
     def backward(self, dout):
         x_shape, x_dtype, x_flat, W = self.pop_cache()
-        dout = np.asarray(dout, dtype=x_flat.dtype)
+        dout = self.check_dout(dout, (x_flat.shape[0], self.out_features), x_flat.dtype)
         self.set_grad("W", x_flat.T @ dout)
         if self.bias:
             self.set_grad("b", dout.sum(axis=0))

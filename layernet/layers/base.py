@@ -109,6 +109,15 @@ class Layer:
         cache, self._cache = self._cache, None
         return cache
 
+    def check_dout(self, dout, shape: tuple, dtype) -> np.ndarray:
+        """Return ``dout`` as an array of ``dtype``; ValueError naming the layer unless it has ``shape``."""
+        dout = np.asarray(dout)
+        if dout.shape != tuple(shape):
+            raise ValueError(
+                f"{self.name}.backward: expected dout of the output's shape {tuple(shape)}, found {dout.shape}"
+            )
+        return dout.astype(dtype, copy=False)
+
     def fail_shape(self, expected: str, found) -> ValueError:
         """The standard shape error: layer, expected and found."""
         found = format_shape(found) if isinstance(found, tuple) else found

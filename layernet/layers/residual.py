@@ -41,16 +41,21 @@ class Residual(Layer):
     def forward(self, x, training=False):
         x = self.check_input(x)
         fx = x
-        for layer in self.layers:
-            fx = layer.forward(fx, training=training)
+        for index, layer in enumerate(self.layers):
+            try:
+                fx = layer.forward(fx, training=training)
+            except ValueError as err:
+                raise ValueError(f"Residual, inner layer {index} {layer!r}: {err}") from None
         if fx.shape != x.shape:
             raise ValueError(self._shape_message(x.shape, fx.shape))
-        self.save_cache(x.dtype)
+        self.save_cache(x.shape, x.dtype)
         return x + fx
 
     def backward(self, dout):
-        x_dtype = self.pop_cache()
+        x_shape, x_dtype = self.pop_cache()
         dout = np.asarray(dout)
+        if dout.shape != x_shape:
+            raise ValueError(f"Residual.backward: expected dout of the output's shape {x_shape}, found {dout.shape}")
         dfx = dout
         for layer in reversed(self.layers):
             dfx = layer.backward(dfx)

@@ -9,7 +9,6 @@ from ..kernels.pool import (
     avgpool_backward,
     avgpool_forward,
     maxpool_backward,
-    maxpool_backward_2x2,
     maxpool_forward,
     maxpool_forward_2x2,
 )
@@ -90,10 +89,7 @@ class MaxPool2d(_Pool2d):
         x_shape, dtype, argmax = self.pop_cache()
         dout = self._dout_planes(dout, x_shape, dtype, argmax.shape[1:])
         dx = np.empty((argmax.shape[0], x_shape[2], x_shape[3]), dtype=dtype)
-        if (self._kh, self._kw, self._sh, self._sw) == (2, 2, 2, 2):
-            maxpool_backward_2x2(dout, argmax, dx)
-        else:
-            maxpool_backward(dout, argmax, self._kh, self._kw, self._sh, self._sw, dx)
+        maxpool_backward(dout, argmax, self._kh, self._kw, self._sh, self._sw, dx)
         return dx.reshape(x_shape)
 
 

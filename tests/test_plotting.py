@@ -155,6 +155,16 @@ def test_plot_history_accepts_a_trainer_dict_and_a_loss_array():
     np.testing.assert_array_equal(line_by_label(ax, "train (per step)").get_xdata(), [1, 2, 3])
 
 
+def test_plot_history_of_a_run_interrupted_in_its_first_epoch(tmp_path):
+    path = tmp_path / "interrupted"
+    path.mkdir()
+    (path / "history.csv").write_text(HEADER + "\n")
+    (path / "steps.csv").write_text("step,epoch,loss\n1,1,2.3\n2,1,2.1\n")
+    (ax,) = plot_history(path).axes
+    assert ax.get_xlabel() == "epoch"
+    np.testing.assert_array_equal(line_by_label(ax, "train (per step)").get_ydata(), [2.3, 2.1])
+
+
 def test_plot_history_into_given_axes(run):
     fig, ax = plt.subplots()
     assert plot_history(run, ax=ax) is fig and len(fig.axes) == 1 and ax.get_title() == "loss"

@@ -16,8 +16,9 @@ from .curves import plot_history, plot_runs
 from .files import confusion_command, gradcheck_command, plot_command, save_figure, save_run_plots
 from .filters import filter_grid, plot_filters
 from .gradcheck_plot import plot_gradcheck
-from .history import History, as_history, load_history, smooth
+from .history import History, as_history, load_history
 from .labels import run_labels
+from .smoothing import smooth
 
 __all__ = [
     "History",

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .history import as_history, auto_weight, smooth
+from .history import as_history
+from .smoothing import auto_weight, smooth
 from .labels import run_labels
 
 TRAIN, TRAIN_EPOCH, VAL, LR = "C0", "#0b3d6e", "C1", "C2"
@@ -34,7 +35,7 @@ def _subplots(ncols: int, width: float = 4.6, height: float = 3.6):
 def _epoch_axis(ax, history):
     from matplotlib.ticker import MaxNLocator
 
-    ax.set_xlabel("epoch" if len(history.columns["epoch"]) else "step")
+    ax.set_xlabel(history.x_label)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(True, alpha=0.3)
 

@@ -1,4 +1,4 @@
-"""Reading a training history (a run directory, a Trainer's history dict, or a loss array) and smoothing it.
+"""Reading a training history: a run directory, a Trainer's history dict, or an array of losses.
 
 A run directory (see the training issue) holds
 
@@ -32,7 +32,8 @@ class History:
 
     ``columns`` maps a column name (``"epoch"``, ``"train_loss"``, ``"val_acc"``, ...) to a float64
     array, all of one length; ``steps`` maps ``"step"``, ``"epoch"``, ``"loss"`` to arrays.
-    ``name`` labels the run; ``config`` is its config.yaml (``{}`` when there is none).
+    ``name`` labels the run; ``config`` is its config.yaml (``{}`` when there is none); ``source``
+    is the run directory it was read from.
     """
 
     columns: dict[str, np.ndarray]
@@ -40,6 +41,8 @@ class History:
     name: str = "run"
     config: dict = field(default_factory=dict)
     source: Path | None = None
+    #: Unit of the x axis: "epoch", or "step" for a bare array of losses (one unit per step).
+    x_label: str = "epoch"
 
     @property
     def metrics(self) -> list[str]:
@@ -162,12 +165,15 @@ def _history_from_dict(data: dict, name: str) -> History:
     if n == 0 and (steps is None or len(steps.get("loss", ())) == 0):
         raise ValueError("empty history: no per-epoch values and no per-step losses")
     columns.setdefault("epoch", np.arange(1, n + 1, dtype=np.float64))
+    x_label = "epoch"
     if steps is not None and "epoch" not in steps:
-        # Steps without epochs: spread them evenly over the epochs (or one unit per step).
+        # Steps without epochs: spread them evenly over the epochs, or one x unit per step.
         count = len(steps["loss"])
-        per_epoch = count / n if n else 1.0
-        steps["epoch"] = np.floor(np.arange(count) / per_epoch) + 1 if n else np.arange(1, count + 1.0)
-    return History(columns, steps, name=name)
+        if n:
+            steps["epoch"] = np.floor(np.arange(count) * n / count) + 1
+        else:
+            steps["epoch"], x_label = np.arange(1, count + 1.0), "step"
+    return History(columns, steps, name=name, x_label=x_label)
 
 
 def as_history(obj, name: str | None = None) -> History:
@@ -185,44 +191,3 @@ def as_history(obj, name: str | None = None) -> History:
     if values.ndim != 1:
         raise ValueError(f"expected a run directory, a history dict or a 1-D array of losses, found shape {values.shape}")
     return _history_from_dict({"steps": values}, name or "run")
-
-
-def smooth(values, weight: float = 0.9, method: str = "ema", window: int = 10) -> np.ndarray:
-    """Smooth a noisy curve, same length as ``values``.
-
-    - ``method="ema"``: exponential moving average with bias correction (as Adam's moments and
-      TensorBoard): ``m_t = weight * m_{t-1} + (1 - weight) * x_t`` from ``m_0 = 0``, output
-      ``m_t / (1 - weight**t)``. The first output is ``x_1`` exactly; ``weight=0`` returns ``values``.
-    - ``method="mean"``: trailing moving average over the last ``min(window, t)`` values.
-
-    Non-finite values are skipped (they do not enter the average; their output is NaN).
-    """
-    x = np.asarray(values, dtype=np.float64)
-    if x.ndim != 1:
-        raise ValueError(f"smooth: expected a 1-D array, found shape {x.shape}")
-    out = np.full(x.shape, np.nan)
-    finite = np.isfinite(x)
-    if method == "ema":
-        if not 0.0 <= weight < 1.0:
-            raise ValueError(f"smooth: weight must be in [0, 1), found {weight}")
-        m, t = 0.0, 0
-        for i in np.flatnonzero(finite):
-            t += 1
-            m = weight * m + (1.0 - weight) * x[i]
-            out[i] = m / (1.0 - weight**t)
-    elif method == "mean":
-        if int(window) != window or window < 1:
-            raise ValueError(f"smooth: window must be a positive int, found {window}")
-        kept = x[finite]
-        sums = np.concatenate([[0.0], np.cumsum(kept)])
-        ends = np.arange(1, len(kept) + 1)
-        starts = np.maximum(0, ends - int(window))
-        out[finite] = (sums[ends] - sums[starts]) / (ends - starts)
-    else:
-        raise ValueError(f"smooth: method must be 'ema' or 'mean', found {method!r}")
-    return out
-
-
-def auto_weight(count: int) -> float:
-    """EMA weight for ``count`` points: about 1/20 of the curve's length, within [0.6, 0.99]."""
-    return float(np.clip(1.0 - 20.0 / max(count, 1), 0.6, 0.99))

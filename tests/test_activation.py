@@ -142,7 +142,7 @@ def test_errors(name):
     with pytest.raises(RuntimeError, match=rf"{cls}.backward called before forward"):
         layer.backward(np.ones((2, 3)))
     layer.forward(np.ones((2, 3)))
-    with pytest.raises(ValueError, match="dout of shape"):
+    with pytest.raises(ValueError, match=rf"{cls}.backward: expected dout of the output's shape"):
         layer.backward(np.ones((3, 2)))
 
 

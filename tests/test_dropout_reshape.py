@@ -92,7 +92,7 @@ def test_flatten_keeps_dtype_and_errors():
     assert repr(layer) == "Flatten()" and layer.get_config() == {"type": "flatten"}
     with pytest.raises(ValueError, match="Flatten.*floating"):
         layer.forward(np.ones((2, 3), dtype=np.int64))
-    with pytest.raises(ValueError, match="dout of shape"):
+    with pytest.raises(ValueError, match=r"backward: expected dout of the output's shape"):
         layer.backward(np.ones((2, 3)))
     with pytest.raises(RuntimeError, match="Flatten.backward called before forward"):
         Flatten().backward(np.ones((2, 3)))

@@ -231,3 +231,6 @@ def test_errors():
         BatchNorm(0)
     with pytest.raises(RuntimeError, match="BatchNorm.backward called before forward"):
         layer.backward(np.zeros((2, 3)))
+    layer.forward(np.ones((2, 3)), training=True)
+    with pytest.raises(ValueError, match=r"BatchNorm.backward: expected dout of the output's shape \(2, 3\)"):
+        layer.backward(np.zeros((3, 2)))

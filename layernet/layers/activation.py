@@ -43,10 +43,7 @@ class _Elementwise(Layer):
 
     def backward(self, dout):
         shape, kept = self.pop_cache()
-        dout = np.asarray(dout)
-        if dout.shape != shape:
-            raise ValueError(f"{self!r}.backward: expected dout of shape {shape}, found {dout.shape}")
-        dout = np.ascontiguousarray(dout, dtype=kept.dtype).reshape(-1)
+        dout = np.ascontiguousarray(self.check_dout(dout, shape, kept.dtype)).reshape(-1)
         dx = np.empty_like(kept)
         self._backward_kernel(kept, dout, dx)
         return dx.reshape(shape)

@@ -31,16 +31,14 @@ class Dropout(Layer):
     def forward(self, x, training=False):
         x = self.check_input(x, ndim=None)
         if not training or self.p == 0.0:
-            self.save_cache(x.shape, None)
+            self.save_cache(x.shape, x.dtype, None)
             return x
         keep = self.rng.random(x.shape, dtype=x.dtype) >= x.dtype.type(self.p)
         mask = keep * x.dtype.type(1.0 / (1.0 - self.p))
-        self.save_cache(x.shape, mask)
+        self.save_cache(x.shape, x.dtype, mask)
         return x * mask
 
     def backward(self, dout):
-        shape, mask = self.pop_cache()
-        dout = np.asarray(dout)
-        if dout.shape != shape:
-            raise ValueError(f"{self!r}.backward: expected dout of shape {shape}, found {dout.shape}")
+        shape, dtype, mask = self.pop_cache()
+        dout = self.check_dout(dout, shape, dtype)
         return dout if mask is None else dout * mask

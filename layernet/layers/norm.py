@@ -101,10 +101,7 @@ class BatchNorm(Layer):
 
     def backward(self, dout):
         x_shape, x3, mean, inv_std, gamma, training = self.pop_cache()
-        dout = np.asarray(dout)
-        if dout.shape != x_shape:
-            raise ValueError(f"{self!r}.backward: expected dout of shape {x_shape}, found {dout.shape}")
-        dout3 = np.ascontiguousarray(dout, dtype=x3.dtype).reshape(x3.shape)
+        dout3 = np.ascontiguousarray(self.check_dout(dout, x_shape, x3.dtype)).reshape(x3.shape)
         dx = np.empty(x3.shape, dtype=x3.dtype)
         dgamma = np.empty(self.num_features)
         dbeta = np.empty(self.num_features)

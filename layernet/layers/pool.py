@@ -55,10 +55,8 @@ class _Pool2d(Layer):
     def _dout_planes(self, dout, x_shape, dtype, out_hw):
         """dout (N, C, OH, OW) as contiguous planes (N*C, OH, OW) of the forward's dtype."""
         n, c = x_shape[0], x_shape[1]
-        dout = np.asarray(dout)
-        if dout.shape != (n, c, *out_hw):
-            raise ValueError(f"{self!r}.backward: expected dout of shape {(n, c, *out_hw)}, found {dout.shape}")
-        return np.ascontiguousarray(dout, dtype=dtype).reshape(n * c, *out_hw)
+        dout = self.check_dout(dout, (n, c, *out_hw), dtype)
+        return np.ascontiguousarray(dout).reshape(n * c, *out_hw)
 
 
 @LAYERS.register("maxpool2d")

@@ -21,13 +21,9 @@ class Flatten(Layer):
 
     def forward(self, x, training=False):
         x = self.check_input(x, ndim=None)
-        self.save_cache(x.shape)
+        self.save_cache(x.shape, x.dtype)
         return x.reshape(x.shape[0], -1)
 
     def backward(self, dout):
-        shape = self.pop_cache()
-        dout = np.asarray(dout)
-        expected = (shape[0], int(np.prod(shape[1:])))
-        if dout.shape != expected:
-            raise ValueError(f"{self!r}.backward: expected dout of shape {expected}, found {dout.shape}")
-        return dout.reshape(shape)
+        shape, dtype = self.pop_cache()
+        return self.check_dout(dout, (shape[0], int(np.prod(shape[1:]))), dtype).reshape(shape)

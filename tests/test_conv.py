@@ -219,6 +219,13 @@ def test_backward_before_forward():
         Conv2d(1, 2, 3, rng=0).backward(np.zeros((1, 2, 3, 3)))
 
 
+def test_wrong_dout_shape():
+    layer = Conv2d(1, 2, 3, rng=0)
+    layer.forward(np.zeros((1, 1, 4, 4), np.float32))
+    with pytest.raises(ValueError, match=r"Conv2d.backward.*\(1, 2, 2, 2\)"):
+        layer.backward(np.zeros((1, 2, 3, 3), np.float32))
+
+
 def test_repr_config_and_registry():
     layer = Conv2d(1, 32, 5, padding=2, rng=0)
     assert repr(layer) == "Conv2d(1, 32, kernel_size=5, stride=1, padding=2)"

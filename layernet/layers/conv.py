@@ -151,9 +151,7 @@ class Conv2d(Layer):
         x_shape, x, W = self.pop_cache()
         n, f = x_shape[0], self.out_channels
         oh, ow = self._spatial_out(x_shape)
-        if np.shape(dout) != (n, f, oh, ow):
-            raise ValueError(f"{self!r}.backward: expected dout of shape {(n, f, oh, ow)}, found {np.shape(dout)}")
-        dout = np.ascontiguousarray(dout, dtype=W.dtype)
+        dout = np.ascontiguousarray(self.check_dout(dout, (n, f, oh, ow), W.dtype))
         if self.bias:
             self.set_grad("b", dout.sum(axis=(0, 2, 3)))
         if self._direct():

@@ -54,7 +54,7 @@ def _draw_loss(ax, history, smoothing):
     if history.steps is not None:
         x, loss = history.step_positions(), history.steps["loss"]
         weight = auto_weight(len(loss)) if smoothing is None else smoothing
-        ax.plot(x, loss, color=TRAIN, alpha=0.25, linewidth=0.8, label="train (per step)")
+        ax.plot(x, loss, color=TRAIN, alpha=0.35, linewidth=0.8, label="train (per step)")
         ax.plot(x, smooth(loss, weight), color=TRAIN, linewidth=2.0, label=f"train (smoothed, EMA {weight:.2g})")
     line = "o" if history.steps is not None else "o-"
     if history.has("train_loss"):

@@ -42,5 +42,6 @@ def smooth(values, weight: float = 0.9, method: str = "ema", window: int = 10) -
 
 
 def auto_weight(count: int) -> float:
-    """EMA weight for ``count`` points: about 1/20 of the curve's length, within [0.6, 0.99]."""
-    return float(np.clip(1.0 - 20.0 / max(count, 1), 0.6, 0.99))
+    """EMA weight for ``count`` points: an effective window ``1 / (1 - weight)`` of about 1/50 of the
+    curve (so the smoothed curve lags little), within [0.6, 0.98]."""
+    return float(np.clip(1.0 - 50.0 / max(count, 1), 0.6, 0.98))

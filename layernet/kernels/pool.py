@@ -10,7 +10,8 @@ Output size (floor): ``OH = (H - KH) // SH + 1``, ``OW = (W - KW) // SW + 1``.
 Max pooling stores, per output pixel, the position of the window's maximum *inside the window*
 (``i*KW + j``), so the index array can be ``uint8`` for windows of up to 256 elements (a quarter
 of the traffic of a flat int32 index). Tie rule: the first maximum in row-major window order
-wins (a strict ``>`` comparison), as in PyTorch.
+wins (a strict ``>`` comparison), as in PyTorch. Unlike PyTorch, a NaN is not propagated unless it
+is the window's first element (a NaN test in the comparison made the 2x2 kernel 7x slower).
 """
 
 from __future__ import annotations

@@ -1,0 +1,254 @@
+"""``run(config)``: one training run from a config, into a run directory; ``evaluate_run`` reloads one.
+
+A run directory holds
+
+- ``config.yaml``: the resolved config (every default filled in);
+- ``history.csv`` (epoch, train_loss, train_acc, val_loss, val_acc, lr, time_s) and ``steps.csv``
+  (step, epoch, loss), see ``layernet.metrics``;
+- ``checkpoints/last.npz`` and ``checkpoints/best.npz``, see ``layernet.checkpoint``;
+- ``summary.json``: ``status`` (running, completed, early_stopping, nan, interrupted) and
+  ``stop_reason`` (a sentence), epochs and steps run, the monitored metric's best epoch and value,
+  the best epoch's val metrics, ``test_loss``/``test_acc`` of the *best* checkpoint on the test
+  split (when the data set has one and the run did not stop on an error), wall time, how many
+  times the run was resumed, and the versions of layernet, numpy, numba and Python;
+- ``loss.png``/``accuracy.png`` when ``output.plots`` is on and ``layernet.plotting`` exists.
+
+Seeding: ``seed`` fixes the validation split (and the spiral's points), the initial weights
+(``Sequential.from_config(rng=seed)``) and the trainer's shuffling, so the same config gives the
+same history and parameters bit for bit, and ``run(config, resume=run_dir)`` continues an
+interrupted run to the same result as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib.util
+import json
+import platform
+from pathlib import Path
+
+import numpy as np
+
+from ._io import atomic_write
+from .checkpoint import load_checkpoint, load_model_state
+from .trainer import Trainer, TrainingDiverged
+
+
+def _build(cfg: dict, dataset):
+    """Model, loss, optimizer and schedule for a resolved config and a loaded data set."""
+    from .config import check_model_shapes
+    from .losses import Loss
+    from .model import Sequential
+    from .registry import LOSSES, OPTIMIZERS, SCHEDULES
+
+    check_model_shapes(cfg, dataset.input_shape)
+    model = Sequential.from_config(cfg["model"], input_shape=dataset.input_shape, rng=cfg["seed"])
+    loss_cfg = cfg["model"]["loss"]
+    loss_cfg = {"type": loss_cfg} if isinstance(loss_cfg, str) else dict(loss_cfg)
+    loss_cls = LOSSES.get(loss_cfg["type"])
+    loss = loss_cls.from_config(loss_cfg) if issubclass(loss_cls, Loss) else loss_cls()
+    opt_cfg = dict(cfg["optimizer"])
+    optimizer = OPTIMIZERS.get(opt_cfg.pop("type"))(**opt_cfg)
+    schedule = None
+    if cfg.get("lr_schedule"):
+        sched_cfg = dict(cfg["lr_schedule"])
+        schedule = SCHEDULES.get(sched_cfg.pop("type"))(
+            base_lr=optimizer.lr, epochs=cfg["trainer"]["epochs"], **sched_cfg)
+    return model, loss, optimizer, schedule
+
+
+def _load_data(cfg: dict):
+    from .data import load_dataset
+
+    data = dict(cfg["data"])
+    options = {k: data.pop(k) for k in ("path", "classes", "points_per_class", "noise") if k in data}
+    options = {k: v for k, v in options.items() if v is not None}
+    return load_dataset(data["dataset"], root=data.get("root"), download=data.get("download", False),
+                        val_size=data.get("val_size") or 0, normalize=data.get("normalize", "none"),
+                        limit=data.get("limit"), seed=cfg["seed"], **options)
+
+
+def _resolve(config, overrides=()):
+    from .config import resolve
+
+    if hasattr(config, "model_dump"):  # a RunConfig object
+        config = config.model_dump()
+    return resolve(config, list(overrides))
+
+
+def create_run_dir(pattern: str, name: str, now: datetime.datetime | None = None) -> Path:
+    """Make a new directory from ``pattern`` (``{name}``, ``{timestamp}``), relative to the cwd.
+
+    An existing directory is never reused: ``-2``, ``-3``, ... is appended until the name is free.
+    """
+    stamp = (now or datetime.datetime.now()).strftime("%Y%m%d-%H%M%S")
+    try:
+        base = Path(str(pattern).format(name=name, timestamp=stamp)).expanduser()
+    except (KeyError, IndexError, ValueError) as err:
+        raise ValueError(f"output.dir: {pattern!r} is not a valid pattern ({err}); "
+                         "use the placeholders {name} and {timestamp}") from None
+    base = base if base.is_absolute() else Path.cwd() / base
+    for attempt in range(1, 1000):
+        path = base if attempt == 1 else base.with_name(f"{base.name}-{attempt}")
+        try:
+            path.mkdir(parents=True, exist_ok=False)
+            return path
+        except FileExistsError:
+            continue
+        except OSError as err:
+            raise ValueError(f"output.dir: cannot create run directory {path}: {err.strerror or err}") from None
+    raise ValueError(f"output.dir: {base} and 998 numbered variants exist already")
+
+
+def _versions() -> dict:
+    import numba
+
+    from . import __version__
+
+    return {"layernet": __version__, "numpy": np.__version__, "numba": numba.__version__,
+            "python": platform.python_version()}
+
+
+def _clean(value):
+    """JSON-safe: NaN/inf -> None, numpy scalars -> Python."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, (np.integer, np.floating)):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def _write_json(path: Path, data: dict) -> None:
+    with atomic_write(path) as handle:
+        json.dump(_clean(data), handle, indent=2)
+        handle.write("\n")
+
+
+_REASONS = {
+    "running": "the run is in progress (or was killed)",
+    "completed": "all epochs ran",
+    "early_stopping": "early stopping: the monitored metric stopped improving",
+    "interrupted": "interrupted (Ctrl-C)",
+}
+
+
+def _summary(cfg, trainer: Trainer, status: str, reason: str | None, test: dict | None, resumed: int) -> dict:
+    history = trainer.history
+    best_row = next((row for row in history.rows if row["epoch"] == trainer.best_epoch), None)
+    return {
+        "name": cfg["name"], "status": status, "stopped_early": status != "completed",
+        "stop_reason": reason or _REASONS.get(status, status),
+        "epochs_run": len(history), "epochs": trainer.epochs, "steps": trainer.step,
+        "monitor": trainer.monitor, "best_epoch": trainer.best_epoch or None, "best_value": trainer.best_value,
+        "best_val_loss": best_row["val_loss"] if best_row else None,
+        "best_val_acc": best_row["val_acc"] if best_row else None,
+        "final": history.rows[-1] if history.rows else None,
+        "test_loss": test["loss"] if test else None, "test_acc": test["acc"] if test else None,
+        "test_checkpoint": test["checkpoint"] if test else None,
+        "last_checkpoint": None if trainer.last_checkpoint is None else
+        {"epoch": trainer.last_checkpoint[0], "step": trainer.last_checkpoint[1]},
+        "wall_time_s": trainer.wall_time, "resumed": resumed, "versions": _versions(),
+    }
+
+
+def _test_best(trainer: Trainer, run_dir: Path, dataset) -> dict | None:
+    """Evaluate the best checkpoint (else the last one) on the test split, if there is one."""
+    if dataset.x_test is None:
+        return None
+    for which in ("best", "last"):
+        path = run_dir / "checkpoints" / f"{which}.npz"
+        if path.is_file():
+            load_model_state(trainer.model, load_checkpoint(path))
+            return {**trainer.evaluate(dataset.x_test, dataset.y_test), "checkpoint": which}
+    return None
+
+
+def run(config=None, resume=None, *, overrides=(), verbose=None) -> Path:
+    """Train from ``config`` (a YAML path, a dict or a RunConfig) and return the run directory.
+
+    ``resume``: an existing run directory to continue in, from its ``checkpoints/last.npz`` (the
+    config defaults to that directory's ``config.yaml``). A model that does not fit the checkpoint
+    raises ValueError naming the first mismatching parameter and both shapes. ``verbose`` overrides
+    ``trainer.verbose``. Raises ``TrainingDiverged`` (one-line message naming the step) on a
+    non-finite loss and re-raises ``KeyboardInterrupt``, each after writing the summary.
+    """
+    run_dir = None
+    if resume is not None:
+        run_dir = Path(resume).expanduser().resolve()
+        if not (run_dir / "checkpoints" / "last.npz").is_file():
+            raise ValueError(f"--resume {resume}: no checkpoints/last.npz in that directory (not a run directory, "
+                             "or it was stopped before its first checkpoint)")
+        if config is None:
+            config = run_dir / "config.yaml"
+    if config is None:
+        raise ValueError("run: give a config (a YAML file or a dict), or a run directory to resume")
+    cfg = _resolve(config, overrides)
+    dataset = _load_data(cfg)
+    model, loss, optimizer, schedule = _build(cfg, dataset)
+    trainer_cfg, ckpt_cfg = cfg["trainer"], cfg["checkpoint"]
+    if run_dir is None:
+        run_dir = create_run_dir(cfg["output"]["dir"], cfg["name"])
+    trainer = Trainer(model, loss, optimizer, schedule, batch_size=trainer_cfg["batch_size"],
+                      epochs=trainer_cfg["epochs"], seed=cfg["seed"], early_stopping=trainer_cfg.get("early_stopping"),
+                      checkpoint_dir=run_dir / "checkpoints", checkpoint_every=ckpt_cfg["every_epochs"],
+                      keep_best=ckpt_cfg["keep_best"], monitor=ckpt_cfg["monitor"],
+                      verbose=trainer_cfg.get("verbose", "auto") if verbose is None else verbose, history_dir=run_dir)
+    resumed = 0
+    if resume is not None:
+        trainer.restore(run_dir / "checkpoints" / "last.npz")
+        previous = run_dir / "summary.json"
+        resumed = 1 + (json.loads(previous.read_text()).get("resumed", 0) if previous.is_file() else 0)
+    import yaml
+
+    with atomic_write(run_dir / "config.yaml") as handle:
+        yaml.safe_dump(cfg, handle, sort_keys=False)
+    _write_json(run_dir / "summary.json", _summary(cfg, trainer, "running", None, None, resumed))
+    try:
+        trainer.fit(dataset.x_train, dataset.y_train, dataset.x_val, dataset.y_val)
+    except KeyboardInterrupt:
+        _write_json(run_dir / "summary.json", _summary(cfg, trainer, "interrupted", None, None, resumed))
+        raise
+    except TrainingDiverged as err:
+        reason = f"{err}; checkpoints/last.npz keeps the last good state"
+        _write_json(run_dir / "summary.json", _summary(cfg, trainer, "nan", reason, None, resumed))
+        raise TrainingDiverged(f"{err} (run directory {run_dir})", err.step, err.epoch) from None
+    test = _test_best(trainer, run_dir, dataset)
+    _write_json(run_dir / "summary.json", _summary(cfg, trainer, trainer.stop_reason, None, test, resumed))
+    if cfg["output"].get("plots") and importlib.util.find_spec("layernet.plotting") is not None:
+        from .plotting import save_run_plots
+
+        save_run_plots(run_dir)
+    return run_dir
+
+
+def evaluate_run(run_dir, split: str = "test", checkpoint: str = "best") -> dict:
+    """Reload a run's config and checkpoint (``best``, falling back to ``last``) and score ``split``.
+
+    Returns ``{"split", "loss", "acc", "num_examples", "checkpoint", "epoch"}``.
+    """
+    run_dir = Path(run_dir).expanduser()
+    if not (run_dir / "config.yaml").is_file():
+        raise ValueError(f"{run_dir}: not a run directory (no config.yaml)")
+    if split not in ("train", "val", "test"):
+        raise ValueError(f"split: expected 'train', 'val' or 'test', found {split!r}")
+    cfg = _resolve(run_dir / "config.yaml")
+    dataset = _load_data(cfg)
+    x, y = getattr(dataset, f"x_{split}"), getattr(dataset, f"y_{split}")
+    if x is None:
+        raise ValueError(f"{run_dir}: the data set has no {split} split"
+                         + (" (data.val_size is 0)" if split == "val" else ""))
+    model, loss, optimizer, schedule = _build(cfg, dataset)
+    order = [checkpoint, "last"] if checkpoint == "best" else [checkpoint]
+    paths = [run_dir / "checkpoints" / f"{which}.npz" for which in order]
+    path = next((p for p in paths if p.is_file()), None)
+    if path is None:
+        raise ValueError(f"{run_dir}: no checkpoint ({', '.join(str(p.name) for p in paths)}) in checkpoints/")
+    ckpt = load_checkpoint(path)
+    load_model_state(model, ckpt)
+    result = Trainer(model, loss, optimizer, verbose="quiet").evaluate(x, y)
+    return {"split": split, **result, "num_examples": int(len(x)), "checkpoint": path.stem,
+            "epoch": ckpt.trainer["epoch"]}

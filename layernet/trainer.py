@@ -1,0 +1,362 @@
+"""``Trainer``: mini-batch training of a ``Sequential`` with a loss, an optimizer and a schedule.
+
+    trainer = Trainer(model, SoftmaxCrossEntropy(), Adam(lr=1e-3), batch_size=64, epochs=10)
+    history = trainer.fit(x_train, y_train, x_val, y_val)
+    trainer.evaluate(x_test, y_test)          # {"loss": ..., "acc": ...}
+
+One epoch (numbered from 1): the trainer's own generator (``seed``) draws a permutation of the
+training set; consecutive ``batch_size`` slices of it are the batches (the last may be smaller).
+Each step runs ``forward(training=True)``, the loss, ``backward`` and ``optimizer.step``; the
+layers' backward *overwrites* their gradients, so no ``zero_grad`` is needed. After the steps the
+validation set is scored in eval mode, a history row is appended (see ``layernet.metrics``), the
+schedule is stepped with the row's metrics and the lr for the next epoch is set.
+
+Checkpoints (``checkpoint_dir``): ``last.npz`` every ``checkpoint_every`` epochs and whenever
+training stops, ``best.npz`` when ``monitor`` improves (``keep_best``). History files
+(``history_dir``): ``history.csv`` and ``steps.csv`` are rewritten from the in-memory history
+when ``fit`` starts and appended as training goes; a history row is written only after the
+checkpoint holding it, so ``history.csv`` never runs ahead of ``last.npz``.
+
+Stopping:
+
+- early stopping (Keras semantics): ``{"monitor", "patience", "mode", "min_delta"}``; an epoch
+  improves when it beats the best by more than ``min_delta``; after ``patience`` epochs without
+  improvement training stops.
+- non-finite loss or parameters: ``TrainingDiverged`` naming the step; no checkpoint is written
+  from the diverged state, so ``last.npz`` keeps the last good one.
+- Ctrl-C: see ``layernet.interrupt``. A first Ctrl-C finishes the step, writes ``last.npz`` with
+  the state after it *and the position in the epoch's permutation*, so ``restore`` + ``fit``
+  continue mid-epoch bit for bit; then ``KeyboardInterrupt`` is re-raised. A ``KeyboardInterrupt``
+  raised inside a step (second Ctrl-C, or from user code) leaves ``last.npz`` as it was.
+
+``trainer.stop_reason`` says how the last ``fit`` ended: ``"completed"``, ``"early_stopping"``,
+``"nan"`` or ``"interrupted"``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from .checkpoint import load_checkpoint, load_model_state, save_checkpoint
+from .interrupt import StopFlag, deferred_sigint
+from .metrics import HISTORY_COLUMNS, STEP_COLUMNS, CsvLog, History, count_correct, monitor_mode, write_csv
+from .progress import make_progress, resolve_mode
+
+
+class TrainingError(RuntimeError):
+    """Training could not go on; the message is one line for the user (the CLI exits 1)."""
+
+
+class TrainingDiverged(TrainingError):
+    """The loss or the parameters became NaN/inf; ``step`` and ``epoch`` say where."""
+
+    def __init__(self, message: str, step: int, epoch: int):
+        super().__init__(message)
+        self.step, self.epoch = step, epoch
+
+
+class CheckpointError(TrainingError):
+    """A checkpoint could not be written (disk full, permission denied); the previous file survives."""
+
+
+def _check_xy(x, y, what: str):
+    x, y = np.asarray(x), np.asarray(y)
+    if x.ndim < 2 or len(x) == 0:
+        raise ValueError(f"Trainer: x_{what} must be a batch of examples (N, ...) with N >= 1, found shape {x.shape}")
+    if len(y) != len(x):
+        raise ValueError(f"Trainer: x_{what} has {len(x)} examples but y_{what} has {len(y)}")
+    return x, y
+
+
+class Trainer:
+    """Trains ``model`` on arrays; see the module docstring for the epoch, checkpoint and stop rules."""
+
+    def __init__(self, model, loss, optimizer, schedule=None, *, batch_size: int = 64, epochs: int = 10,
+                 seed: int = 0, early_stopping: dict | None = None, checkpoint_dir=None, checkpoint_every: int = 1,
+                 keep_best: bool = True, monitor: str = "val_acc", verbose="auto", history_dir=None,
+                 eval_batch_size: int = 256):
+        for name, value in (("batch_size", batch_size), ("epochs", epochs), ("checkpoint_every", checkpoint_every),
+                            ("eval_batch_size", eval_batch_size)):
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"Trainer: {name} must be a positive int, found {value!r}")
+        self.model, self.loss, self.optimizer, self.schedule = model, loss, optimizer, schedule
+        self.batch_size, self.epochs, self.eval_batch_size = int(batch_size), int(epochs), int(eval_batch_size)
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        self.early_stopping = self._check_early_stopping(early_stopping)
+        self.checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
+        self.history_dir = None if history_dir is None else Path(history_dir)
+        self.checkpoint_every, self.keep_best = int(checkpoint_every), bool(keep_best)
+        self.monitor = monitor
+        monitor_mode(monitor)  # validates the name's form
+        resolve_mode(verbose)  # validates verbose now rather than at fit
+        self.verbose = verbose
+        # training state (all of it goes into a checkpoint)
+        self.history = History()
+        self.epoch = 0  # finished epochs
+        self.step = 0  # finished optimizer steps
+        self.best_value, self.best_epoch = math.nan, 0
+        self.es_best, self.es_wait = math.nan, 0
+        self.wall_time = 0.0
+        self.stop_reason = ""
+        self._partial = None  # mid-epoch position after restoring an interrupted run
+        self.last_checkpoint = None  # (epoch, step) that checkpoints/last.npz holds
+        self._stop = StopFlag()
+
+    @staticmethod
+    def _check_early_stopping(config):
+        if config is None:
+            return None
+        allowed = {"monitor", "patience", "mode", "min_delta"}
+        unknown = sorted(set(config) - allowed)
+        if unknown:
+            raise ValueError(f"Trainer: early_stopping has an unknown key '{unknown[0]}'; expected {sorted(allowed)}")
+        es = {"monitor": "val_loss", "patience": 5, "mode": "auto", "min_delta": 0.0, **config}
+        if not isinstance(es["patience"], int) or es["patience"] < 1:
+            raise ValueError(f"Trainer: early_stopping.patience must be a positive int, found {es['patience']!r}")
+        if not es["min_delta"] >= 0:
+            raise ValueError(f"Trainer: early_stopping.min_delta must be >= 0, found {es['min_delta']!r}")
+        es["mode"] = monitor_mode(es["monitor"], es["mode"])
+        return es
+
+    # ------------------------------------------------------------------ evaluation
+    def _targets(self, y, scores):
+        """Labels as the loss wants them: MSE on (N, C) scores gets one-hot targets for integer labels."""
+        if getattr(self.loss, "type_name", "") == "mse" and y.ndim == 1 and scores.ndim == 2 \
+                and np.issubdtype(y.dtype, np.integer):
+            onehot = np.zeros(scores.shape, dtype=scores.dtype)
+            onehot[np.arange(len(y)), y] = 1
+            return onehot
+        return y
+
+    def _correct(self, scores, y) -> int:
+        return count_correct(scores, y) if scores.ndim == 2 and (y.ndim == 1 or y.shape == scores.shape) else 0
+
+    def evaluate(self, x, y, batch_size: int | None = None) -> dict:
+        """``{"loss", "acc"}`` of the model on ``(x, y)`` in eval mode, ``batch_size`` examples at a time.
+
+        ``loss`` is the mean over all examples (batch losses weighted by batch size).
+        """
+        x, y = _check_xy(x, y, "eval")
+        batch_size = batch_size or self.eval_batch_size
+        total, correct = 0.0, 0
+        for start in range(0, len(x), batch_size):
+            yb = y[start:start + batch_size]
+            scores = self.model.predict(x[start:start + batch_size], batch_size=batch_size)
+            total += self.loss.forward(scores, self._targets(yb, scores)) * len(yb)
+            correct += self._correct(scores, yb)
+        return {"loss": float(total / len(x)), "acc": correct / len(x)}
+
+    # ------------------------------------------------------------------ checkpoints
+    def _trainer_state(self) -> dict:
+        return {"epoch": self.epoch, "step": self.step, "epochs": self.epochs, "best_value": self.best_value,
+                "best_epoch": self.best_epoch, "es_best": self.es_best, "es_wait": self.es_wait,
+                "wall_time": self.wall_time, "stop_reason": self.stop_reason, "monitor": self.monitor}
+
+    def save_checkpoint(self, path, partial: dict | None = None) -> None:
+        """Write the whole training state to ``path`` atomically (``CheckpointError`` if that fails)."""
+        try:
+            save_checkpoint(path, model=self.model, optimizer=self.optimizer, schedule=self.schedule, rng=self.rng,
+                            trainer=self._trainer_state(), history=self.history, partial=partial)
+        except OSError as err:
+            raise CheckpointError(
+                f"could not write checkpoint {path}: {err.strerror or err} (the previous checkpoint is kept)"
+            ) from err
+
+    def restore(self, path) -> "Trainer":
+        """Load a checkpoint's model, optimizer, schedule, RNG, history and position; ``fit`` continues."""
+        ckpt = load_checkpoint(path)
+        load_model_state(self.model, ckpt)
+        if bool(ckpt.schedule_state) != (self.schedule is not None):
+            has = "has" if ckpt.schedule_state else "has no"
+            raise ValueError(f"{path}: the checkpoint {has} learning-rate schedule state, unlike this trainer")
+        self.optimizer.load_state_dict(ckpt.optimizer_state)
+        if self.schedule is not None:
+            self.schedule.load_state_dict(ckpt.schedule_state)
+        self.rng.bit_generator.state = ckpt.rng_state
+        t = ckpt.trainer
+        self.epoch, self.step, self.wall_time = t["epoch"], t["step"], t["wall_time"]
+        self.best_value, self.best_epoch = t["best_value"], t["best_epoch"]
+        self.es_best, self.es_wait, self.stop_reason = t["es_best"], t["es_wait"], t["stop_reason"]
+        self.history = ckpt.history
+        self._partial = ckpt.partial
+        self.last_checkpoint = (self.epoch, self.step)
+        return self
+
+    def _write_last(self, partial=None):
+        if self.checkpoint_dir is not None:
+            self.save_checkpoint(self.checkpoint_dir / "last.npz", partial)
+            self.last_checkpoint = (self.epoch, self.step)
+
+    # ------------------------------------------------------------------ training
+    def fit(self, x_train, y_train, x_val=None, y_val=None) -> History:
+        """Train until ``epochs`` epochs have run in total (restored ones count); returns ``self.history``."""
+        x_train, y_train = _check_xy(x_train, y_train, "train")
+        if (x_val is None) != (y_val is None):
+            raise ValueError("Trainer.fit: give both x_val and y_val, or neither")
+        if x_val is not None:
+            x_val, y_val = _check_xy(x_val, y_val, "val")
+        elif self.early_stopping and self.early_stopping["monitor"].startswith("val_"):
+            raise ValueError(f"Trainer: early_stopping monitors '{self.early_stopping['monitor']}', "
+                             "which needs validation data (x_val, y_val)")
+        if x_val is None and self.monitor.startswith("val_"):
+            warnings.warn(f"Trainer: no validation data; the best checkpoint monitors "
+                          f"'train_{self.monitor[4:]}' instead of '{self.monitor}'", stacklevel=2)
+            self.monitor = "train_" + self.monitor[4:]
+        for directory in (self.checkpoint_dir, self.history_dir):
+            if directory is not None:
+                directory.mkdir(parents=True, exist_ok=True)
+        logs = self._open_logs()
+        progress = make_progress(self.verbose, self.epochs)
+        self._stop.requested = False
+        try:
+            with deferred_sigint(self._stop):
+                self._train(x_train, y_train, x_val, y_val, logs, progress)
+        except KeyboardInterrupt:
+            self.stop_reason = "interrupted"
+            raise
+        except TrainingDiverged:
+            self.stop_reason = "nan"
+            raise
+        finally:
+            progress.close()
+            for log in logs.values():
+                log.close()
+        return self.history
+
+    def _open_logs(self) -> dict:
+        if self.history_dir is None:
+            return {}
+        history_path, steps_path = self.history_dir / "history.csv", self.history_dir / "steps.csv"
+        write_csv(history_path, HISTORY_COLUMNS, self.history.rows)
+        write_csv(steps_path, STEP_COLUMNS, self.history.steps)
+        return {"history": CsvLog(history_path, HISTORY_COLUMNS),
+                "steps": CsvLog(steps_path, STEP_COLUMNS, sync_every_row=False)}
+
+    def _early_stopped(self) -> bool:
+        return self.early_stopping is not None and self.es_wait >= self.early_stopping["patience"]
+
+    def _train(self, x, y, x_val, y_val, logs, progress):
+        if self.epoch >= self.epochs:
+            progress.message(f"nothing to do: {self.epoch} of {self.epochs} epochs already run")
+        elif self._early_stopped():
+            progress.message(f"nothing to do: early stopping ended this run at epoch {self.epoch}")
+        while self.epoch < self.epochs and not self._early_stopped():
+            row = self._run_epoch(x, y, x_val, y_val, logs, progress)
+            if "history" in logs:
+                logs["history"].append(row)
+                logs["steps"].sync()
+            progress.end_epoch(row)
+            if self._stop.requested:
+                raise KeyboardInterrupt
+        if self._early_stopped():
+            self.stop_reason = "early_stopping"
+            es = self.early_stopping
+            progress.message(f"early stopping: {es['monitor']} did not improve for {es['patience']} epochs "
+                             f"(best {self.es_best:.4g})")
+        else:
+            self.stop_reason = "completed"
+
+    def _run_epoch(self, x, y, x_val, y_val, logs, progress) -> dict:
+        epoch, n = self.epoch + 1, len(x)
+        num_batches = -(-n // self.batch_size)
+        if self.schedule is not None:
+            self.optimizer.lr = self.schedule.lr
+        if self._partial is not None:
+            p, self._partial = self._partial, None
+            perm, start, loss_sum, correct, seen, elapsed = (
+                np.asarray(p["perm"]), p["pos"], p["loss_sum"], p["correct"], p["seen"], p["time_s"])
+            if len(perm) != n:
+                raise ValueError(f"the checkpoint was taken on a training set of {len(perm)} examples, "
+                                 f"this one has {n}")
+        else:
+            perm, start, loss_sum, correct, seen, elapsed = self.rng.permutation(n), 0, 0.0, 0, 0, 0.0
+        lr = self.optimizer.lr
+        t0 = time.perf_counter() - elapsed
+        progress.start_epoch(epoch, num_batches, start)
+        for b in range(start, num_batches):
+            if self._stop.requested:
+                partial = {"perm": perm, "pos": b, "loss_sum": loss_sum, "correct": correct, "seen": seen,
+                           "time_s": time.perf_counter() - t0}
+                self.wall_time += time.perf_counter() - t0 - elapsed
+                self._write_last(partial)
+                raise KeyboardInterrupt
+            idx = perm[b * self.batch_size:(b + 1) * self.batch_size]
+            xb, yb = x[idx], y[idx]
+            scores = self.model.forward(xb, training=True)
+            loss = self.loss.forward(scores, self._targets(yb, scores))
+            if not math.isfinite(loss):
+                if "steps" in logs:
+                    logs["steps"].append((self.step + 1, epoch, loss))
+                raise TrainingDiverged(f"loss became {loss} at step {self.step + 1} (epoch {epoch})",
+                                       self.step + 1, epoch)
+            self.model.backward(self.loss.backward())
+            self.optimizer.step(self.model)
+            self.step += 1
+            loss_sum += loss * len(idx)
+            correct += self._correct(scores, yb)
+            seen += len(idx)
+            self.history.add_step(self.step, epoch, loss)
+            if "steps" in logs:
+                logs["steps"].append((self.step, epoch, loss))
+            progress.step(loss_sum / seen, correct / seen)
+        val = self.evaluate(x_val, y_val) if x_val is not None else {"loss": math.nan, "acc": math.nan}
+        time_s = time.perf_counter() - t0
+        row = {"epoch": epoch, "train_loss": loss_sum / seen, "train_acc": correct / seen,
+               "val_loss": val["loss"], "val_acc": val["acc"], "lr": float(lr), "time_s": time_s}
+        self._check_finite(row, x_val is not None)
+        self.wall_time += time_s - elapsed
+        self.history.append(row)
+        self.epoch = epoch
+        self._end_of_epoch(row)
+        return row
+
+    def _check_finite(self, row, has_val: bool):
+        for name, param, _ in self.model.parameters():
+            if not np.all(np.isfinite(param)):
+                raise TrainingDiverged(f"parameter '{name}' became non-finite at step {self.step} "
+                                       f"(epoch {row['epoch']})", self.step, row["epoch"])
+        for key in ("train_loss", "val_loss") if has_val else ("train_loss",):
+            if not math.isfinite(row[key]):
+                raise TrainingDiverged(f"{key} became {row[key]} at the end of epoch {row['epoch']} "
+                                       f"(step {self.step})", self.step, row["epoch"])
+
+    def _end_of_epoch(self, row):
+        metrics = {k: v for k, v in row.items() if isinstance(v, float) and not math.isnan(v)}
+        if self.schedule is not None:
+            self.schedule.step(metrics)
+        value = row.get(self.monitor)
+        if value is None:
+            raise ValueError(f"Trainer: monitor '{self.monitor}' is not a history column "
+                             f"({', '.join(HISTORY_COLUMNS[1:])})")
+        improved_best = self._improves(value, self.best_value, monitor_mode(self.monitor), 0.0)
+        if improved_best:
+            self.best_value, self.best_epoch = value, row["epoch"]
+        if self.early_stopping is not None:
+            es = self.early_stopping
+            if self._improves(row[es["monitor"]], self.es_best, es["mode"], es["min_delta"]):
+                self.es_best, self.es_wait = row[es["monitor"]], 0
+            else:
+                self.es_wait += 1
+        if improved_best and self.keep_best and self.checkpoint_dir is not None:
+            self.save_checkpoint(self.checkpoint_dir / "best.npz")
+        last = row["epoch"] == self.epochs or self._early_stopped() or self._stop.requested
+        if last or row["epoch"] % self.checkpoint_every == 0:
+            self._write_last()
+
+    @staticmethod
+    def _improves(value, best, mode, min_delta) -> bool:
+        if math.isnan(value):
+            return False
+        if math.isnan(best):
+            return True
+        return value > best + min_delta if mode == "max" else value < best - min_delta
+
+
+# ``run``/``evaluate_run`` build a Trainer from a config; exported here (``layernet.run``).
+from .run import evaluate_run, run  # noqa: E402  (run.py imports Trainer from this module)

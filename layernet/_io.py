@@ -29,6 +29,7 @@ def atomic_write(path, mode: str = "w", encoding: str | None = "utf-8"):
         raise ValueError(f"atomic_write: mode must be 'w' or 'wb', found {mode!r}")
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, _default_file_mode())  # mkstemp makes 0600; give the file an ordinary mode
         with os.fdopen(fd, mode, encoding=None if "b" in mode else encoding) as handle:
             yield handle
             handle.flush()
@@ -39,6 +40,13 @@ def atomic_write(path, mode: str = "w", encoding: str | None = "utf-8"):
             os.unlink(tmp)
         raise
     _fsync_directory(path.parent)
+
+
+def _default_file_mode() -> int:
+    """The mode ``open()`` would give a new file: 0o666 minus the process umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _fsync_directory(directory: Path) -> None:

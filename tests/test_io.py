@@ -39,3 +39,14 @@ def test_npz_round_trip_and_errors(tmp_path):
     (tmp_path / "single.npz").write_bytes((tmp_path / "single.npy").read_bytes())
     with pytest.raises(ValueError, match="single.npz: not a readable .npz file"):
         load_npz(tmp_path / "single.npz")
+
+
+def test_atomic_write_gives_an_ordinary_file_mode(tmp_path):
+    import os
+
+    path = tmp_path / "a.txt"
+    with atomic_write(path) as handle:
+        handle.write("x")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask

@@ -9,6 +9,7 @@ ratio layernet / PyTorch (below 1 means layernet is faster). PyTorch runs with 2
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numba
@@ -105,7 +106,8 @@ def main(argv=None):
             if name in theirs:
                 times[name][1].append(timed(theirs[name]))
     print(f"float32 {SHAPE}, numba threads {numba.get_num_threads()} ({numba.threading_layer()}), "
-          f"torch {version or 'not installed'} with 2 threads, median of {args.repeats} interleaved rounds")
+          f"torch {version or 'not installed'} with 2 threads, median of {args.repeats} interleaved rounds; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other processes inflate both columns)")
     print(f"| case | layernet ms | torch ms | ratio |\n|---|---|---|---|")
     for name, (a, b) in times.items():
         ms = float(np.median(a))

@@ -359,4 +359,4 @@ class Trainer:
 
 
 # ``run``/``evaluate_run`` build a Trainer from a config; exported here (``layernet.run``).
-from .run import evaluate_run, run  # noqa: E402  (run.py imports Trainer from this module)
+from .runner import evaluate_run, run  # noqa: E402  (runner.py imports Trainer from this module)

@@ -33,20 +33,23 @@ from ._io import atomic_write
 from .checkpoint import load_checkpoint, load_model_state
 from .trainer import Trainer, TrainingDiverged
 
+# Not ``layernet/run.py``: a submodule named ``run`` would shadow the function ``layernet.run``.
 
-def _build(cfg: dict, dataset):
-    """Model, loss, optimizer and schedule for a resolved config and a loaded data set."""
+
+def _build(run_config, cfg: dict, dataset):
+    """Model, loss, optimizer and schedule for a config (RunConfig and its resolved dict) and a data set.
+
+    The layer stack is checked against the data first (a ``ConfigError`` naming file:line and the layer).
+    """
     from .config import check_model_shapes
-    from .losses import Loss
     from .model import Sequential
     from .registry import LOSSES, OPTIMIZERS, SCHEDULES
 
-    check_model_shapes(cfg, dataset.input_shape)
+    check_model_shapes(run_config, dataset.input_shape, num_classes=dataset.num_classes)
     model = Sequential.from_config(cfg["model"], input_shape=dataset.input_shape, rng=cfg["seed"])
     loss_cfg = cfg["model"]["loss"]
     loss_cfg = {"type": loss_cfg} if isinstance(loss_cfg, str) else dict(loss_cfg)
-    loss_cls = LOSSES.get(loss_cfg["type"])
-    loss = loss_cls.from_config(loss_cfg) if issubclass(loss_cls, Loss) else loss_cls()
+    loss = LOSSES.get(loss_cfg["type"]).from_config(loss_cfg)
     opt_cfg = dict(cfg["optimizer"])
     optimizer = OPTIMIZERS.get(opt_cfg.pop("type"))(**opt_cfg)
     schedule = None
@@ -61,19 +64,23 @@ def _load_data(cfg: dict):
     from .data import load_dataset
 
     data = dict(cfg["data"])
-    options = {k: data.pop(k) for k in ("path", "classes", "points_per_class", "noise") if k in data}
+    options = {k: data.pop(k) for k in DATASET_OPTIONS if k in data}
     options = {k: v for k, v in options.items() if v is not None}
     return load_dataset(data["dataset"], root=data.get("root"), download=data.get("download", False),
                         val_size=data.get("val_size") or 0, normalize=data.get("normalize", "none"),
                         limit=data.get("limit"), seed=cfg["seed"], **options)
 
 
-def _resolve(config, overrides=()):
-    from .config import resolve
+#: Keys of the ``data`` section that are options of one data set (passed on only when set).
+DATASET_OPTIONS = ("path", "num_classes", "class_names", "classes", "points_per_class", "noise")
 
-    if hasattr(config, "model_dump"):  # a RunConfig object
-        config = config.model_dump()
-    return resolve(config, list(overrides))
+
+def _resolve(config, overrides=()):
+    """``(RunConfig, resolved dict)`` of a path, dict or RunConfig (``layernet.config``)."""
+    from .config import to_run_config
+
+    run_config = to_run_config(config, list(overrides))
+    return run_config, run_config.model_dump()
 
 
 def create_run_dir(pattern: str, name: str, now: datetime.datetime | None = None) -> Path:
@@ -186,9 +193,9 @@ def run(config=None, resume=None, *, overrides=(), verbose=None) -> Path:
             config = run_dir / "config.yaml"
     if config is None:
         raise ValueError("run: give a config (a YAML file or a dict), or a run directory to resume")
-    cfg = _resolve(config, overrides)
+    run_config, cfg = _resolve(config, overrides)
     dataset = _load_data(cfg)
-    model, loss, optimizer, schedule = _build(cfg, dataset)
+    model, loss, optimizer, schedule = _build(run_config, cfg, dataset)
     trainer_cfg, ckpt_cfg = cfg["trainer"], cfg["checkpoint"]
     if run_dir is None:
         run_dir = create_run_dir(cfg["output"]["dir"], cfg["name"])
@@ -235,13 +242,13 @@ def evaluate_run(run_dir, split: str = "test", checkpoint: str = "best") -> dict
         raise ValueError(f"{run_dir}: not a run directory (no config.yaml)")
     if split not in ("train", "val", "test"):
         raise ValueError(f"split: expected 'train', 'val' or 'test', found {split!r}")
-    cfg = _resolve(run_dir / "config.yaml")
+    run_config, cfg = _resolve(run_dir / "config.yaml")
     dataset = _load_data(cfg)
     x, y = getattr(dataset, f"x_{split}"), getattr(dataset, f"y_{split}")
     if x is None:
         raise ValueError(f"{run_dir}: the data set has no {split} split"
                          + (" (data.val_size is 0)" if split == "val" else ""))
-    model, loss, optimizer, schedule = _build(cfg, dataset)
+    model, loss, optimizer, schedule = _build(run_config, cfg, dataset)
     order = [checkpoint, "last"] if checkpoint == "best" else [checkpoint]
     paths = [run_dir / "checkpoints" / f"{which}.npz" for which in order]
     path = next((p for p in paths if p.is_file()), None)

@@ -1,0 +1,174 @@
+"""The run config's shape, as pydantic v2 models (strict types, unknown keys refused).
+
+Defaults (what ``resolve`` fills in; the trainer reads exactly these names)::
+
+    version: 1
+    name: (required)
+    seed: 0
+    data: {dataset: (required), root: null, download: false, val_size: 0, normalize: none,
+           limit: null, path: null, num_classes: null, class_names: null,
+           classes: null, points_per_class: null, noise: null}
+    model: {layers: (required), loss: softmax_cross_entropy}
+    optimizer: {type: (required), lr: (required), ...the optimizer's own keys}
+    lr_schedule: {type: constant, ...the schedule's own keys}
+    trainer: {epochs: 10, batch_size: 64, early_stopping: null, verbose: auto}
+    trainer.early_stopping: {monitor: val_acc, patience: 5, mode: auto, min_delta: 0.0}
+    checkpoint: {every_epochs: 1, keep_best: true, monitor: val_acc}
+    output: {dir: "runs/{name}/{timestamp}", plots: true}
+
+The data options ``path``/``num_classes``/``class_names`` belong to ``npz`` and ``classes``/
+``points_per_class``/``noise`` to ``spiral``; null means "the data set's default". Layers, the
+optimizer's and the schedule's own keys, and every registered name are checked against the
+registries in ``checks.py``; this module checks only what does not depend on them.
+Types are strict: ``epochs: "10"`` is an error, not 10; a float field accepts an int.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Optional
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, StrictBool, StrictInt, StrictStr
+from pydantic_core import PydanticCustomError
+
+MONITORS = ("val_acc", "val_loss", "train_acc", "train_loss")
+Monitor = Literal["val_acc", "val_loss", "train_acc", "train_loss"]
+
+
+def _expect(text: str, ok):
+    """An after-validator that raises an error worded "expected <text>" unless ``ok(value)``."""
+
+    def check(value):
+        if not ok(value):
+            raise PydanticCustomError("expected", text)
+        return value
+
+    return AfterValidator(check)
+
+
+PositiveInt = Annotated[StrictInt, _expect("an int > 0", lambda v: v > 0)]
+NonNegativeInt = Annotated[StrictInt, _expect("an int >= 0", lambda v: v >= 0)]
+Number = float  # strict mode: ints are accepted for floats, strings and booleans are not
+PositiveNumber = Annotated[Number, _expect("a number > 0", lambda v: v > 0 and v != float("inf"))]
+NonNegativeNumber = Annotated[Number, _expect("a number >= 0", lambda v: 0 <= v < float("inf"))]
+Name = Annotated[
+    StrictStr,
+    _expect("a non-empty name without '/' (it is part of the run directory)", lambda v: v.strip() != "" and "/" not in v and "\\" not in v),
+]
+
+
+def _val_size_ok(value) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return value >= 0
+    return isinstance(value, float) and 0 < value < 1
+
+
+ValSize = Annotated[Any, _expect("an int >= 0 or a fraction in (0, 1)", _val_size_ok)]
+
+
+class Section(BaseModel):
+    """Base of every section: strict types, unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class OpenSection(BaseModel):
+    """A section whose other keys are the registered class's own (checked in ``checks.py``)."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+
+class DataConfig(Section):
+    dataset: StrictStr
+    root: Optional[StrictStr] = None
+    download: StrictBool = False
+    val_size: ValSize = 0
+    normalize: Literal["none", "scale", "standard"] = "none"
+    limit: Optional[PositiveInt] = None
+    # npz options
+    path: Optional[StrictStr] = None
+    num_classes: Optional[PositiveInt] = None
+    class_names: Optional[list[StrictStr]] = None
+    # spiral options
+    classes: Optional[StrictInt] = None
+    points_per_class: Optional[StrictInt] = None
+    noise: Optional[Number] = None
+
+
+#: The keys of ``data`` that are options of one data set rather than of ``load_dataset``.
+DATASET_OPTIONS = ("path", "num_classes", "class_names", "classes", "points_per_class", "noise")
+
+
+class ModelConfig(Section):
+    layers: Annotated[list[Any], _expect("a non-empty list of layers", lambda v: len(v) > 0)]
+    loss: StrictStr = "softmax_cross_entropy"
+
+
+class OptimizerConfig(OpenSection):
+    type: StrictStr
+    lr: PositiveNumber
+
+
+class ScheduleConfig(OpenSection):
+    type: StrictStr = "constant"
+
+
+class EarlyStoppingConfig(Section):
+    monitor: Monitor = "val_acc"
+    patience: PositiveInt = 5
+    mode: Literal["auto", "min", "max"] = "auto"
+    min_delta: NonNegativeNumber = 0.0
+
+
+class TrainerConfig(Section):
+    epochs: PositiveInt = 10
+    batch_size: PositiveInt = 64
+    early_stopping: Optional[EarlyStoppingConfig] = None
+    verbose: Literal["auto", "bar", "epoch", "quiet"] = "auto"
+
+
+class CheckpointConfig(Section):
+    every_epochs: PositiveInt = 1
+    keep_best: StrictBool = True
+    monitor: Monitor = "val_acc"
+
+
+class OutputConfig(Section):
+    dir: StrictStr = "runs/{name}/{timestamp}"
+    plots: StrictBool = True
+
+
+class RunConfig(Section):
+    """A validated run config; ``model_dump()`` is the resolved dict the trainer reads."""
+
+    version: Literal[1] = 1
+    name: Name
+    seed: NonNegativeInt = 0
+    data: DataConfig
+    model: ModelConfig
+    optimizer: OptimizerConfig
+    lr_schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    trainer: TrainerConfig = Field(default_factory=TrainerConfig)
+    checkpoint: CheckpointConfig = Field(default_factory=CheckpointConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+    #: Where each path came from (file lines, overrides), for later messages such as shape errors.
+    _locator: Any = PrivateAttr(default=None)
+
+
+#: The section model at each fixed path (for "did you mean" on unknown keys and for overrides).
+SECTIONS: dict[tuple, type[BaseModel]] = {
+    (): RunConfig,
+    ("data",): DataConfig,
+    ("model",): ModelConfig,
+    ("optimizer",): OptimizerConfig,
+    ("lr_schedule",): ScheduleConfig,
+    ("trainer",): TrainerConfig,
+    ("trainer", "early_stopping"): EarlyStoppingConfig,
+    ("checkpoint",): CheckpointConfig,
+    ("output",): OutputConfig,
+}
+
+
+def section_name(path: tuple) -> str:
+    return ".".join(str(p) for p in path) or "the config"

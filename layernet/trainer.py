@@ -19,9 +19,8 @@ checkpoint holding it, so ``history.csv`` never runs ahead of ``last.npz``.
 
 Stopping:
 
-- early stopping (Keras semantics): ``{"monitor", "patience", "mode", "min_delta"}``; an epoch
-  improves when it beats the best by more than ``min_delta``; after ``patience`` epochs without
-  improvement training stops.
+- early stopping: an ``EarlyStopping`` or its config dict ``{"monitor", "patience", "mode",
+  "min_delta"}`` (Keras semantics, see ``layernet.early_stopping``).
 - non-finite loss or parameters: ``TrainingDiverged`` naming the step; no checkpoint is written
   from the diverged state, so ``last.npz`` keeps the last good one.
 - Ctrl-C: see ``layernet.interrupt``. A first Ctrl-C finishes the step, writes ``last.npz`` with
@@ -43,6 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from .checkpoint import load_checkpoint, load_model_state, save_checkpoint
+from .early_stopping import EarlyStopping, check_monitor, improves
 from .interrupt import StopFlag, deferred_sigint
 from .metrics import HISTORY_COLUMNS, STEP_COLUMNS, CsvLog, History, count_correct, monitor_mode, write_csv
 from .progress import make_progress, resolve_mode
@@ -88,12 +88,11 @@ class Trainer:
         self.batch_size, self.epochs, self.eval_batch_size = int(batch_size), int(epochs), int(eval_batch_size)
         self.seed = seed
         self.rng = np.random.default_rng(seed)
-        self.early_stopping = self._check_early_stopping(early_stopping)
+        self.early_stopping = EarlyStopping.from_config(early_stopping)
         self.checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
         self.history_dir = None if history_dir is None else Path(history_dir)
         self.checkpoint_every, self.keep_best = int(checkpoint_every), bool(keep_best)
-        self.monitor = monitor
-        monitor_mode(monitor)  # validates the name's form
+        self.monitor = check_monitor("Trainer", monitor)
         resolve_mode(verbose)  # validates verbose now rather than at fit
         self.verbose = verbose
         # training state (all of it goes into a checkpoint)
@@ -101,28 +100,11 @@ class Trainer:
         self.epoch = 0  # finished epochs
         self.step = 0  # finished optimizer steps
         self.best_value, self.best_epoch = math.nan, 0
-        self.es_best, self.es_wait = math.nan, 0
         self.wall_time = 0.0
         self.stop_reason = ""
         self._partial = None  # mid-epoch position after restoring an interrupted run
         self.last_checkpoint = None  # (epoch, step) that checkpoints/last.npz holds
         self._stop = StopFlag()
-
-    @staticmethod
-    def _check_early_stopping(config):
-        if config is None:
-            return None
-        allowed = {"monitor", "patience", "mode", "min_delta"}
-        unknown = sorted(set(config) - allowed)
-        if unknown:
-            raise ValueError(f"Trainer: early_stopping has an unknown key '{unknown[0]}'; expected {sorted(allowed)}")
-        es = {"monitor": "val_loss", "patience": 5, "mode": "auto", "min_delta": 0.0, **config}
-        if not isinstance(es["patience"], int) or es["patience"] < 1:
-            raise ValueError(f"Trainer: early_stopping.patience must be a positive int, found {es['patience']!r}")
-        if not es["min_delta"] >= 0:
-            raise ValueError(f"Trainer: early_stopping.min_delta must be >= 0, found {es['min_delta']!r}")
-        es["mode"] = monitor_mode(es["monitor"], es["mode"])
-        return es
 
     # ------------------------------------------------------------------ evaluation
     def _targets(self, y, scores):
@@ -154,8 +136,9 @@ class Trainer:
 
     # ------------------------------------------------------------------ checkpoints
     def _trainer_state(self) -> dict:
+        es = self.early_stopping
         return {"epoch": self.epoch, "step": self.step, "epochs": self.epochs, "best_value": self.best_value,
-                "best_epoch": self.best_epoch, "es_best": self.es_best, "es_wait": self.es_wait,
+                "best_epoch": self.best_epoch, "es_best": es.best if es else math.nan, "es_wait": es.wait if es else 0,
                 "wall_time": self.wall_time, "stop_reason": self.stop_reason, "monitor": self.monitor}
 
     def save_checkpoint(self, path, partial: dict | None = None) -> None:
@@ -182,7 +165,9 @@ class Trainer:
         t = ckpt.trainer
         self.epoch, self.step, self.wall_time = t["epoch"], t["step"], t["wall_time"]
         self.best_value, self.best_epoch = t["best_value"], t["best_epoch"]
-        self.es_best, self.es_wait, self.stop_reason = t["es_best"], t["es_wait"], t["stop_reason"]
+        self.stop_reason = t["stop_reason"]
+        if self.early_stopping is not None:
+            self.early_stopping.best, self.early_stopping.wait = t["es_best"], t["es_wait"]
         self.history = ckpt.history
         self._partial = ckpt.partial
         self.last_checkpoint = (self.epoch, self.step)
@@ -201,8 +186,8 @@ class Trainer:
             raise ValueError("Trainer.fit: give both x_val and y_val, or neither")
         if x_val is not None:
             x_val, y_val = _check_xy(x_val, y_val, "val")
-        elif self.early_stopping and self.early_stopping["monitor"].startswith("val_"):
-            raise ValueError(f"Trainer: early_stopping monitors '{self.early_stopping['monitor']}', "
+        elif self.early_stopping and self.early_stopping.monitor.startswith("val_"):
+            raise ValueError(f"Trainer: early_stopping monitors '{self.early_stopping.monitor}', "
                              "which needs validation data (x_val, y_val)")
         if x_val is None and self.monitor.startswith("val_"):
             warnings.warn(f"Trainer: no validation data; the best checkpoint monitors "
@@ -239,7 +224,7 @@ class Trainer:
                 "steps": CsvLog(steps_path, STEP_COLUMNS, sync_every_row=False)}
 
     def _early_stopped(self) -> bool:
-        return self.early_stopping is not None and self.es_wait >= self.early_stopping["patience"]
+        return self.early_stopping is not None and self.early_stopping.stopped
 
     def _train(self, x, y, x_val, y_val, logs, progress):
         if self.epoch >= self.epochs:
@@ -256,9 +241,7 @@ class Trainer:
                 raise KeyboardInterrupt
         if self._early_stopped():
             self.stop_reason = "early_stopping"
-            es = self.early_stopping
-            progress.message(f"early stopping: {es['monitor']} did not improve for {es['patience']} epochs "
-                             f"(best {self.es_best:.4g})")
+            progress.message(self.early_stopping.reason())
         else:
             self.stop_reason = "completed"
 
@@ -330,32 +313,16 @@ class Trainer:
         metrics = {k: v for k, v in row.items() if isinstance(v, float) and not math.isnan(v)}
         if self.schedule is not None:
             self.schedule.step(metrics)
-        value = row.get(self.monitor)
-        if value is None:
-            raise ValueError(f"Trainer: monitor '{self.monitor}' is not a history column "
-                             f"({', '.join(HISTORY_COLUMNS[1:])})")
-        improved_best = self._improves(value, self.best_value, monitor_mode(self.monitor), 0.0)
+        improved_best = improves(row[self.monitor], self.best_value, monitor_mode(self.monitor))
         if improved_best:
-            self.best_value, self.best_epoch = value, row["epoch"]
+            self.best_value, self.best_epoch = row[self.monitor], row["epoch"]
         if self.early_stopping is not None:
-            es = self.early_stopping
-            if self._improves(row[es["monitor"]], self.es_best, es["mode"], es["min_delta"]):
-                self.es_best, self.es_wait = row[es["monitor"]], 0
-            else:
-                self.es_wait += 1
+            self.early_stopping.update(row)
         if improved_best and self.keep_best and self.checkpoint_dir is not None:
             self.save_checkpoint(self.checkpoint_dir / "best.npz")
         last = row["epoch"] == self.epochs or self._early_stopped() or self._stop.requested
         if last or row["epoch"] % self.checkpoint_every == 0:
             self._write_last()
-
-    @staticmethod
-    def _improves(value, best, mode, min_delta) -> bool:
-        if math.isnan(value):
-            return False
-        if math.isnan(best):
-            return True
-        return value > best + min_delta if mode == "max" else value < best - min_delta
 
 
 # ``run``/``evaluate_run`` build a Trainer from a config; exported here (``layernet.run``).

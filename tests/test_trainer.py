@@ -1,6 +1,5 @@
 """Trainer: fit/evaluate, history and its files, checkpoints, resume, interrupts, divergence, early stopping."""
 
-import io
 import math
 import os
 import signal
@@ -12,7 +11,6 @@ from layernet import metrics
 from layernet.checkpoint import load_checkpoint
 from layernet.data import load_dataset
 from layernet.model import Sequential
-from layernet.progress import make_progress, resolve_mode
 from layernet.registry import LOSSES, OPTIMIZERS, SCHEDULES
 from layernet.trainer import CheckpointError, Trainer, TrainingDiverged
 
@@ -288,56 +286,7 @@ def test_bad_arguments(digits, bad):
         Trainer(model, LOSSES.get("softmax_cross_entropy")(), OPTIMIZERS.get("sgd")(lr=0.1), **bad)
 
 
-# ---------------------------------------------------------------------- progress
-def test_progress_modes():
-    class Tty(io.StringIO):
-        def isatty(self):
-            return True
-
-    assert resolve_mode("auto", io.StringIO()) == "epoch"
-    assert resolve_mode("auto", Tty()) == "bar"
-    assert resolve_mode(0) == "quiet" and resolve_mode("bar", io.StringIO()) == "bar"
-    stream = io.StringIO()
-    progress = make_progress("auto", 3, stream)
-    progress.start_epoch(1, 4)
-    progress.step(0.5, 0.25)
-    progress.end_epoch({"epoch": 1, "train_loss": 0.5, "train_acc": 0.25, "val_loss": math.nan,
-                        "val_acc": math.nan, "lr": 0.01, "time_s": 1.0})
-    assert stream.getvalue() == "epoch 1/3  loss 0.5000  acc 0.2500  lr 0.01  1.0s\n"
-    bar_stream = Tty()
-    bar = make_progress("bar", 3, bar_stream)
-    bar.start_epoch(1, 2)
-    bar.step(0.5, 0.25)
-    bar.end_epoch({"epoch": 1, "train_loss": 0.5, "train_acc": 0.25, "val_loss": 0.4,
-                   "val_acc": 0.5, "lr": 0.01, "time_s": 1.0})
-    assert "val_acc=0.5000" in bar_stream.getvalue()
-
-
-# ---------------------------------------------------------------------- metrics and checkpoint files
-def test_accuracy_labels_and_one_hot():
-    scores = np.array([[0.1, 0.9], [0.8, 0.2], [0.5, 0.5]])
-    assert metrics.accuracy(scores, [1, 0, 1]) == pytest.approx(2 / 3)  # a tie goes to class 0
-    assert metrics.accuracy(scores, np.eye(2)[[1, 0, 0]]) == 1.0
-    with pytest.raises(ValueError, match="labels of shape"):
-        metrics.accuracy(scores, [1, 0])
-
-
-def test_csv_round_trip_is_exact_and_ignores_a_cut_line(tmp_path):
-    rows = [{"epoch": 1, "train_loss": 0.1 + 0.2, "train_acc": 1 / 3, "val_loss": math.nan, "val_acc": math.nan,
-             "lr": 1e-3, "time_s": 1.23456}]
-    path = tmp_path / "history.csv"
-    metrics.write_csv(path, metrics.HISTORY_COLUMNS, rows)
-    with metrics.CsvLog(path, metrics.HISTORY_COLUMNS) as log:
-        log.append(dict(rows[0], epoch=2))
-    with open(path, "a") as handle:
-        handle.write("3,0.5,0.")  # a write cut short by a crash
-    back = metrics.read_csv(path)
-    assert [r["epoch"] for r in back] == [1, 2]
-    assert back[0]["train_loss"] == 0.1 + 0.2 and back[0]["train_acc"] == 1 / 3
-    assert math.isnan(back[0]["val_loss"]) and back[0]["time_s"] == 1.235
-    assert path.read_text().splitlines()[1] == "1,0.30000000000000004,0.3333333333333333,,,0.001,1.235"
-
-
+# ---------------------------------------------------------------------- checkpoint files
 @pytest.mark.parametrize("content", [b"", b"not a zip", None])
 def test_bad_checkpoint_files_give_one_line_errors(digits, tmp_path, content):
     path = tmp_path / "last.npz"

@@ -1,0 +1,81 @@
+"""Pieces of the training loop without a model: metrics and CSV files, early stopping, progress display."""
+
+import io
+import math
+
+import numpy as np
+import pytest
+
+from layernet import metrics
+from layernet.early_stopping import EarlyStopping, improves
+from layernet.progress import make_progress, resolve_mode
+
+
+def test_accuracy_labels_and_one_hot():
+    scores = np.array([[0.1, 0.9], [0.8, 0.2], [0.5, 0.5]])
+    assert metrics.accuracy(scores, [1, 0, 1]) == pytest.approx(2 / 3)  # a tie goes to class 0
+    assert metrics.accuracy(scores, np.eye(2)[[1, 0, 0]]) == 1.0
+    with pytest.raises(ValueError, match="labels of shape"):
+        metrics.accuracy(scores, [1, 0])
+
+
+def test_csv_round_trip_is_exact_and_ignores_a_cut_line(tmp_path):
+    rows = [{"epoch": 1, "train_loss": 0.1 + 0.2, "train_acc": 1 / 3, "val_loss": math.nan, "val_acc": math.nan,
+             "lr": 1e-3, "time_s": 1.23456}]
+    path = tmp_path / "history.csv"
+    metrics.write_csv(path, metrics.HISTORY_COLUMNS, rows)
+    with metrics.CsvLog(path, metrics.HISTORY_COLUMNS) as log:
+        log.append(dict(rows[0], epoch=2))
+    with open(path, "a") as handle:
+        handle.write("3,0.5,0.")  # a write cut short by a crash
+    back = metrics.read_csv(path)
+    assert [r["epoch"] for r in back] == [1, 2]
+    assert back[0]["train_loss"] == 0.1 + 0.2 and back[0]["train_acc"] == 1 / 3
+    assert math.isnan(back[0]["val_loss"]) and back[0]["time_s"] == 1.235
+    assert path.read_text().splitlines()[1] == "1,0.30000000000000004,0.3333333333333333,,,0.001,1.235"
+
+
+
+@pytest.mark.parametrize("value, best, mode, delta, expected", [
+    (0.5, math.nan, "max", 0.0, True), (math.nan, 0.5, "max", 0.0, False), (0.6, 0.5, "max", 0.0, True),
+    (0.6, 0.5, "max", 0.1, False), (0.4, 0.5, "min", 0.0, True), (0.5, 0.5, "min", 0.0, False),
+])
+def test_improves(value, best, mode, delta, expected):
+    assert improves(value, best, mode, delta) is expected
+
+
+def test_early_stopping_counts_epochs_without_improvement():
+    es = EarlyStopping(monitor="val_acc", patience=2)
+    assert es.mode == "max"
+    for value, stopped in [(0.5, False), (0.7, False), (0.7, False), (0.6, True)]:
+        es.update({"val_acc": value})
+        assert es.stopped is stopped
+    assert es.best == 0.7 and "val_acc did not improve for 2 epochs" in es.reason()
+    with pytest.raises(ValueError, match="monitor must be one of"):
+        EarlyStopping(monitor="val_accuracy")
+    with pytest.raises(ValueError, match="unknown key 'monitr'"):
+        EarlyStopping.from_config({"monitr": "val_loss"})
+
+
+def test_progress_modes():
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    assert resolve_mode("auto", io.StringIO()) == "epoch"
+    assert resolve_mode("auto", Tty()) == "bar"
+    assert resolve_mode(0) == "quiet" and resolve_mode("bar", io.StringIO()) == "bar"
+    stream = io.StringIO()
+    progress = make_progress("auto", 3, stream)
+    progress.start_epoch(1, 4)
+    progress.step(0.5, 0.25)
+    progress.end_epoch({"epoch": 1, "train_loss": 0.5, "train_acc": 0.25, "val_loss": math.nan,
+                        "val_acc": math.nan, "lr": 0.01, "time_s": 1.0})
+    assert stream.getvalue() == "epoch 1/3  loss 0.5000  acc 0.2500  lr 0.01  1.0s\n"
+    bar_stream = Tty()
+    bar = make_progress("bar", 3, bar_stream)
+    bar.start_epoch(1, 2)
+    bar.step(0.5, 0.25)
+    bar.end_epoch({"epoch": 1, "train_loss": 0.5, "train_acc": 0.25, "val_loss": 0.4,
+                   "val_acc": 0.5, "lr": 0.01, "time_s": 1.0})
+    assert "val_acc=0.5000" in bar_stream.getvalue()

@@ -186,12 +186,19 @@ class Sequential:
     def output_shape(self, input_shape) -> tuple:
         """Per-sample output shape; ValueError naming both layers where consecutive layers do not fit."""
         shape = tuple(input_shape)
+        for shape in self._layer_shapes(input_shape):
+            pass
+        return shape
+
+    def _layer_shapes(self, input_shape):
+        """Yield each layer's per-sample output shape in turn; a misfit names both layers."""
+        shape = tuple(input_shape)
         for index, layer in enumerate(self.layers):
             try:
                 shape = layer.output_shape(shape)
             except ValueError as err:
                 raise ValueError(self._mismatch_message(index, err, (None, *shape))) from None
-        return shape
+            yield shape
 
     def summary(self, input_shape, print_fn=print) -> str:
         """A Keras-style table (index, layer, output shape, parameter count, totals); printed and returned.
@@ -199,12 +206,7 @@ class Sequential:
         ``input_shape`` is per-sample, e.g. ``(1, 28, 28)``; output shapes show the batch as None.
         """
         rows = [("#", "Layer", "Output shape", "Param #")]
-        shape = tuple(input_shape)
-        for index, layer in enumerate(self.layers):
-            try:
-                shape = layer.output_shape(shape)
-            except ValueError as err:
-                raise ValueError(self._mismatch_message(index, err, (None, *shape))) from None
+        for index, (layer, shape) in enumerate(zip(self.layers, self._layer_shapes(input_shape))):
             rows.append((str(index), repr(layer), format_shape((None, *shape)), f"{layer.num_params():,}"))
         widths = [max(len(row[i]) for row in rows) for i in range(4)]
         rule = "-" * (sum(widths) + 6)

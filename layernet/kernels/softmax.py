@@ -22,6 +22,21 @@ from numba import prange
 from ._jit import njit_kernel
 
 
+@njit_kernel
+def _shifted_exp(row, dst):
+    """dst_j = exp(row_j - m) with m = max(row), the log-sum-exp shift; returns (m, sum_j dst_j)."""
+    m = row[0]
+    for j in range(1, row.shape[0]):
+        if row[j] > m:
+            m = row[j]
+    total = 0.0
+    for j in range(row.shape[0]):
+        e = np.exp(row[j] - m)
+        dst[j] = e
+        total += e
+    return m, total
+
+
 @njit_kernel(parallel=True)
 def softmax_cross_entropy(scores, y, loss_rows, dscores):
     """Fused softmax + cross-entropy, loss and gradient in one pass over each row.
@@ -35,15 +50,7 @@ def softmax_cross_entropy(scores, y, loss_rows, dscores):
     for i in prange(n):
         row = scores[i]
         grad = dscores[i]
-        m = row[0]
-        for j in range(1, c):
-            if row[j] > m:
-                m = row[j]
-        total = 0.0
-        for j in range(c):
-            e = np.exp(row[j] - m)
-            grad[j] = e
-            total += e
+        m, total = _shifted_exp(row, grad)
         label = y[i]
         loss_rows[i] = np.log(total) - (row[label] - m)
         scale = inv_n / total
@@ -57,17 +64,8 @@ def softmax(scores, out):
     """Row-wise softmax: scores (N, C) -> out (N, C), out_ij = exp(s_ij - m_i) / sum_k exp(s_ik - m_i)."""
     n, c = scores.shape
     for i in prange(n):
-        row = scores[i]
         dst = out[i]
-        m = row[0]
-        for j in range(1, c):
-            if row[j] > m:
-                m = row[j]
-        total = 0.0
-        for j in range(c):
-            e = np.exp(row[j] - m)
-            dst[j] = e
-            total += e
+        _, total = _shifted_exp(scores[i], dst)
         scale = 1.0 / total
         for j in range(c):
             dst[j] = dst[j] * scale

@@ -193,10 +193,11 @@ def read_csv(path) -> list[dict]:
 
 
 class CsvLog:
-    """An append-only CSV file: ``append(row)`` writes a line; ``sync()`` flushes and fsyncs.
+    """An append-only CSV file: ``append(row)`` writes and flushes a line; ``sync()`` also fsyncs.
 
     Opening an existing file appends to it (the header is written only to an empty file);
-    ``sync_every_row=True`` (history.csv) makes every ``append`` durable at once.
+    ``sync_every_row=True`` (history.csv) makes every ``append`` durable at once; steps.csv is
+    fsynced once per epoch.
     """
 
     def __init__(self, path, columns, *, sync_every_row: bool = True):
@@ -212,6 +213,8 @@ class CsvLog:
         self._file.write(format_row(self.columns, row))
         if self.sync_every_row:
             self.sync()
+        else:
+            self._file.flush()  # visible to readers (tail -f, plots) at once; durable at the next sync()
 
     def sync(self) -> None:
         if not self._file.closed:

@@ -53,7 +53,7 @@ def _init_worker(threads: int) -> None:
 _PRELOADED: list = []
 
 
-def probe() -> dict:
+def probe(task=None) -> dict:
     """What a worker runs with: pid, its Numba thread count, the thread variables, libraries loaded too early."""
     import numba
 

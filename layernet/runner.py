@@ -6,7 +6,7 @@ A run directory holds
 - ``history.csv`` (epoch, train_loss, train_acc, val_loss, val_acc, lr, time_s) and ``steps.csv``
   (step, epoch, loss), see ``layernet.metrics``;
 - ``checkpoints/last.npz`` and ``checkpoints/best.npz``, see ``layernet.checkpoint``;
-- ``summary.json``: ``status`` (running, completed, early_stopping, nan, interrupted) and
+- ``summary.json``: ``status`` (running, completed, early_stopping, nan, interrupted, error) and
   ``stop_reason`` (a sentence), epochs and steps run, the monitored metric's best epoch and value,
   the best epoch's val metrics, ``test_loss``/``test_acc`` of the *best* checkpoint on the test
   split (when the data set has one and the run did not stop on an error), wall time, how many
@@ -21,6 +21,7 @@ interrupted run to the same result as an uninterrupted one.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import importlib.util
 import json
@@ -31,7 +32,7 @@ import numpy as np
 
 from ._io import atomic_write
 from .checkpoint import load_checkpoint, load_model_state
-from .trainer import Trainer, TrainingDiverged
+from .trainer import CheckpointError, Trainer, TrainingDiverged
 
 # Not ``layernet/run.py``: a submodule named ``run`` would shadow the function ``layernet.run``.
 
@@ -181,7 +182,9 @@ def run(config=None, resume=None, *, overrides=(), verbose=None) -> Path:
     config defaults to that directory's ``config.yaml``). A model that does not fit the checkpoint
     raises ValueError naming the first mismatching parameter and both shapes. ``verbose`` overrides
     ``trainer.verbose``. Raises ``TrainingDiverged`` (one-line message naming the step) on a
-    non-finite loss and re-raises ``KeyboardInterrupt``, each after writing the summary.
+    non-finite loss, ``CheckpointError`` when a checkpoint cannot be written (both
+    ``TrainingError``: the CLI exits 1) and re-raises ``KeyboardInterrupt`` (exit 130), each after
+    writing the summary. Config and data problems are ValueErrors (exit 2).
     """
     run_dir = None
     if resume is not None:
@@ -223,6 +226,10 @@ def run(config=None, resume=None, *, overrides=(), verbose=None) -> Path:
         reason = f"{err}; checkpoints/last.npz keeps the last good state"
         _write_json(run_dir / "summary.json", _summary(cfg, trainer, "nan", reason, None, resumed))
         raise TrainingDiverged(f"{err} (run directory {run_dir})", err.step, err.epoch) from None
+    except CheckpointError as err:
+        with contextlib.suppress(OSError):  # the disk may be just as full for the summary
+            _write_json(run_dir / "summary.json", _summary(cfg, trainer, "error", str(err), None, resumed))
+        raise
     test = _test_best(trainer, run_dir, dataset)
     _write_json(run_dir / "summary.json", _summary(cfg, trainer, trainer.stop_reason, None, test, resumed))
     if cfg["output"].get("plots") and importlib.util.find_spec("layernet.plotting") is not None:

@@ -15,7 +15,8 @@ Checkpoints (``checkpoint_dir``): ``last.npz`` every ``checkpoint_every`` epochs
 training stops, ``best.npz`` when ``monitor`` improves (``keep_best``). History files
 (``history_dir``): ``history.csv`` and ``steps.csv`` are rewritten from the in-memory history
 when ``fit`` starts and appended as training goes; a history row is written only after the
-checkpoint holding it, so ``history.csv`` never runs ahead of ``last.npz``.
+checkpoint holding it, so with ``checkpoint_every=1`` ``history.csv`` never runs ahead of
+``last.npz`` (after a crash it may lack the last row; ``restore`` + ``fit`` rewrite it).
 
 Stopping:
 

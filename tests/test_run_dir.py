@@ -219,3 +219,31 @@ def test_same_config_same_result_in_two_processes(config, tmp_path):
         dirs.append(tmp_path / out.stdout.strip().splitlines()[-1])
     assert dirs[0] != dirs[1]
     assert_same_runs(*dirs)
+
+
+def test_disk_full_while_checkpointing_keeps_the_previous_checkpoint(config, monkeypatch, tmp_path):
+    import layernet._io
+    from layernet.trainer import CheckpointError
+
+    replace, calls = os.replace, {"npz": 0}
+
+    def flaky_replace(src, dst):
+        if str(dst).endswith("last.npz"):
+            calls["npz"] += 1
+            if calls["npz"] == 2:  # epoch 2's checkpoint
+                raise OSError(28, "No space left on device")
+        replace(src, dst)
+
+    monkeypatch.setattr(layernet._io.os, "replace", flaky_replace)
+    with pytest.raises(CheckpointError, match="No space left on device.*previous checkpoint is kept"):
+        run(config)
+    run_dir = next((tmp_path / "runs" / "tiny").iterdir())
+    assert read_summary(run_dir)["status"] == "error"
+    assert load_checkpoint(run_dir / "checkpoints" / "last.npz").trainer["epoch"] == 1
+    assert not list((run_dir / "checkpoints").glob(".*.tmp"))  # no temporary file left behind
+
+
+def test_layernet_run_is_the_function():
+    import layernet
+
+    assert layernet.run is run and callable(layernet.Trainer)

@@ -1,0 +1,180 @@
+"""End-to-end training: the three reference models in layernet and in PyTorch, step and epoch.
+
+A training step is forward, softmax cross-entropy, backward and an SGD-momentum update
+(lr 0.01, momentum 0.9) on a batch of 128 MNIST images, float32. The PyTorch model is built
+with ``torch.nn`` and *copies layernet's initial weights* (He-normal, zero biases; Affine's
+(in, out) weight is Linear's (out, in) transposed), so both start from the same point. Batch
+norm keeps 0.9 of its running statistics in both (layernet ``momentum=0.9`` = torch ``0.1``).
+Neither side computes the gradient of the input images (layernet: ``needs_input_grad=False``
+on the first layer when it is a convolution; torch: the input does not require grad).
+
+Epochs run in a fresh subprocess per library (``epoch_in_subprocess``), which also reports the
+process's peak RSS; the layernet child never imports torch.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+MODELS = ("mlp", "three_layer_convnet", "lenet_bn")
+BATCH, LR, MOMENTUM = 128, 0.01, 0.9
+
+
+def layernet_model(name: str, seed: int = 0):
+    """The reference model ``name`` as a layernet Sequential (float32)."""
+    from layernet.layers import Affine, BatchNorm, Conv2d, MaxPool2d, ReLU
+    from layernet.model import Sequential
+
+    rng = np.random.default_rng(seed)
+    if name == "mlp":
+        layers = [Affine(784, 512, rng=rng), ReLU(), Affine(512, 256, rng=rng), ReLU(), Affine(256, 10, rng=rng)]
+    elif name == "three_layer_convnet":
+        layers = [Conv2d(1, 32, 7, padding=3, rng=rng), ReLU(), MaxPool2d(2),
+                  Affine(32 * 14 * 14, 100, rng=rng), ReLU(), Affine(100, 10, rng=rng)]
+    elif name == "lenet_bn":
+        layers = [Conv2d(1, 32, 5, padding=2, rng=rng), BatchNorm(32), ReLU(), MaxPool2d(2),
+                  Conv2d(32, 64, 5, padding=2, rng=rng), BatchNorm(64), ReLU(), MaxPool2d(2),
+                  Affine(64 * 7 * 7, 1024, rng=rng), ReLU(), Affine(1024, 10, rng=rng)]
+    else:
+        raise ValueError(f"unknown model {name!r}; expected one of {MODELS}")
+    if hasattr(layers[0], "needs_input_grad"):
+        layers[0].needs_input_grad = False
+    return Sequential(layers)
+
+
+def torch_model(torch, model):
+    """The same architecture in ``torch.nn``, with a copy of the layernet ``model``'s parameters."""
+    nn = torch.nn
+    modules = []
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if kind == "Affine":
+            if not any(isinstance(m, nn.Flatten) for m in modules):
+                modules.append(nn.Flatten())
+            lin = nn.Linear(layer.in_features, layer.out_features)
+            lin.weight.data = torch.tensor(layer.params["W"].T.copy())
+            lin.bias.data = torch.tensor(layer.params["b"].copy())
+            modules.append(lin)
+        elif kind == "Conv2d":
+            conv = nn.Conv2d(layer.in_channels, layer.out_channels, layer._k, stride=layer._s, padding=layer._p)
+            conv.weight.data = torch.tensor(layer.params["W"].copy())
+            conv.bias.data = torch.tensor(layer.params["b"].copy())
+            modules.append(conv)
+        elif kind == "BatchNorm":
+            modules.append(nn.BatchNorm2d(layer.num_features, momentum=1 - layer.momentum, eps=layer.eps))
+        elif kind == "ReLU":
+            modules.append(nn.ReLU())
+        elif kind == "MaxPool2d":
+            modules.append(nn.MaxPool2d((layer._kh, layer._kw), stride=(layer._sh, layer._sw)))
+        else:
+            raise ValueError(f"no torch counterpart for {kind}")
+    return nn.Sequential(*modules)
+
+
+def layernet_trainer(model):
+    """A function ``step(x, y) -> loss`` doing one layernet training step on ``model``."""
+    from layernet.losses import SoftmaxCrossEntropy
+    from layernet.optim import SGD
+
+    loss_fn, opt = SoftmaxCrossEntropy(), SGD(LR, momentum=MOMENTUM)
+
+    def step(x, y):
+        loss = loss_fn.forward(model.forward(x, training=True), y)
+        model.backward(loss_fn.backward())
+        opt.step(model)
+        return loss
+
+    return step
+
+
+def torch_trainer(torch, net):
+    """A function ``step(x, y) -> loss`` doing one PyTorch training step on ``net`` (numpy in)."""
+    opt = torch.optim.SGD(net.parameters(), lr=LR, momentum=MOMENTUM)
+    net.train()
+    cross_entropy = torch.nn.functional.cross_entropy
+
+    def step(x, y):
+        opt.zero_grad(set_to_none=True)
+        loss = cross_entropy(net(torch.from_numpy(x)), torch.from_numpy(y))
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return step
+
+
+def batches(x, y, n_batches: int, seed: int = 0):
+    """``n_batches`` random batches of 128 (contiguous copies), the same for every library."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n_batches):
+        idx = rng.choice(x.shape[0], BATCH, replace=False)
+        out.append((np.ascontiguousarray(x[idx]), y[idx]))
+    return out
+
+
+def bench_steps(x, y, torch, repeats: int, models=MODELS) -> list[dict]:
+    """Median step time of each model for layernet and torch, interleaved; images/s and ratio."""
+    from .harness import interleave
+
+    data = batches(x, y, 8)
+    rows = []
+    for name in models:
+        model = layernet_model(name)
+        cases = {}
+        for lib, step in (("layernet", layernet_trainer(model)),
+                          ("torch", torch_trainer(torch, torch_model(torch, model)) if torch else None)):
+            if step is None:
+                continue
+            counter = iter(range(10**9))
+
+            def run(step=step, counter=counter):
+                xb, yb = data[next(counter) % len(data)]
+                step(xb, yb)
+
+            cases[lib] = run
+        med = interleave(cases, repeats, warmup=2)
+        row = {"model": name, "layernet_ms": 1e3 * med["layernet"], "layernet_img_s": BATCH / med["layernet"]}
+        if "torch" in med:
+            row.update(torch_ms=1e3 * med["torch"], torch_img_s=BATCH / med["torch"],
+                       ratio=med["layernet"] / med["torch"])
+        rows.append(row)
+    return rows
+
+
+def run_epoch(name: str, lib: str, limit: int | None) -> dict:
+    """One shuffled pass over MNIST (``limit`` images, all 60,000 if None) in this process."""
+    from .harness import peak_rss_mb
+    from .mnist import load_mnist
+
+    x, y, source = load_mnist(limit)
+    model = layernet_model(name)
+    if lib == "torch":
+        import torch
+
+        torch.set_num_threads(2)
+        step = torch_trainer(torch, torch_model(torch, model))
+    else:
+        step = layernet_trainer(model)
+    step(x[:BATCH], y[:BATCH])  # compile / warm up outside the timed epoch
+    rss_before = peak_rss_mb()
+    order = np.random.default_rng(1).permutation(x.shape[0])
+    start = time.perf_counter()
+    for i in range(0, x.shape[0], BATCH):
+        idx = order[i:i + BATCH]
+        loss = step(x[idx], y[idx])
+    seconds = time.perf_counter() - start
+    return {"model": name, "lib": lib, "images": int(x.shape[0]), "seconds": seconds,
+            "img_s": x.shape[0] / seconds, "final_loss": float(loss), "peak_rss_mb": peak_rss_mb(),
+            "rss_before_epoch_mb": rss_before, "data": source}
+
+
+def epoch_in_subprocess(name: str, lib: str, limit: int | None) -> dict:
+    """``run_epoch`` in a fresh interpreter (so its peak RSS is the epoch's own)."""
+    from .harness import run_python
+
+    code = ("import json; from benchmarks.models import run_epoch\n"
+            f"print(json.dumps(run_epoch({name!r}, {lib!r}, {limit!r})))")
+    return run_python(code)

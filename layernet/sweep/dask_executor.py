@@ -14,8 +14,10 @@ Each trial is one task running the same ``run_trial`` as the local executor, sub
 back as they finish (``as_completed``). Only the trial's config travels: each worker loads the
 data set itself, from its own ``LAYERNET_DATA``. A worker that dies mid-trial makes the
 scheduler run the trial elsewhere; on a ``LocalCluster`` the scheduler allows that once
-(``distributed.scheduler.allowed-failures: 1``), a remote scheduler follows its own setting;
-past it the trial comes back as ``KilledWorker`` and the sweep records it as lost.
+(``distributed.scheduler.allowed-failures: 1``, and ``worker-saturation: 1.0`` so that a worker
+holds only the trial it is running: a dying worker takes no queued trial down with it); a remote
+scheduler follows its own settings (``DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=1`` where
+``dask scheduler`` starts). Past that the trial comes back as ``KilledWorker``, recorded as lost.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ class DaskExecutor:
         if address == "local":
             workers = workers or cpu_count()
             self.threads = threads_per_worker(workers)
-            with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+            with dask.config.set({"distributed.scheduler.allowed-failures": 1, "distributed.scheduler.worker-saturation": 1.0}):
                 self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                             host="127.0.0.1", dashboard_address=None,
                                             env=thread_environment(self.threads))

@@ -6,7 +6,11 @@ config machinery) load on first use through ``__getattr__``.
 
 from __future__ import annotations
 
-import importlib
+from ._threads import configure_threads
+
+configure_threads()  # before numpy/numba load: keep OpenBLAS and Numba from fighting over cores
+
+import importlib  # noqa: E402
 
 __version__ = "0.1.0"
 

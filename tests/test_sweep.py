@@ -247,3 +247,22 @@ def test_grid_sweep_in_process(tmp_path, monkeypatch, capsys):
     assert [(r["optimizer.lr"], r["model.layers.0.out_channels"]) for r in rows] == [
         ("0.001", "2"), ("0.001", "4"), ("0.01", "2"), ("0.01", "4")]
     assert all(r["status"] == "ok" for r in rows)
+
+
+def test_trial_run_elsewhere_is_copied_into_the_sweep_dir(tmp_path, monkeypatch):
+    """A Dask worker without a shared file system: config, history and summary come back in the result."""
+    monkeypatch.chdir(tmp_path)
+    path = write_sweep(tmp_path, SWEEP.replace("trials: 4", "trials: 2"))
+    row = {"epoch": 1, "train_loss": 1.5, "train_acc": 0.5, "val_loss": 1.0, "val_acc": 0.75, "lr": 0.01, "time_s": 0.1}
+
+    def elsewhere(task):
+        return {**fake_trial(task), "status": "ok", "error": "", "metric": 0.75, "run_dir": "/elsewhere/runs/" + task["trial"],
+                "history": [row], "summary": {"status": "completed", "test_acc": 0.7}}
+
+    sweep_dir = run_sweep(path, train_fn=elsewhere, progress="quiet")
+    run_dir = sweep_dir / "runs" / "t001"
+    from layernet.metrics import read_csv
+
+    assert read_csv(run_dir / "history.csv")[0]["val_acc"] == 0.75
+    assert yaml.safe_load((run_dir / "config.yaml").read_text())["name"] == "tiny-sweep-t001"
+    assert table.read_table(sweep_dir / "trials.csv")[1]["run_dir"] == "runs/t001"

@@ -11,15 +11,14 @@ written first, so ``--resume`` continues).
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 HELP = "run a hyperparameter sweep (a YAML sweep file) locally or on a Dask cluster"
 
 
-class _Intermixed(argparse.ArgumentParser):
-    """Overrides may come before or after the options (``s.yaml --dry-run a=1 b=2``): argparse's
-    plain parsing leaves positionals that follow an option unconsumed, so parse intermixed."""
+class _Intermixed:
+    """Mixin: overrides may come before or after the options (``s.yaml --dry-run a=1 b=2``);
+    argparse's plain parsing leaves positionals that follow an option unconsumed."""
 
     def parse_known_args(self, args=None, namespace=None):
         if getattr(self, "_mixing", False):  # parse_known_intermixed_args calls this twice
@@ -42,7 +41,7 @@ def add_sweep_parser(subparsers):
     parser.add_argument("--dry-run", action="store_true", help="validate and print every trial's overrides; run nothing")
     parser.add_argument("--progress", choices=("auto", "bar", "lines", "quiet"), default="auto",
                         help="a bar over trials (auto: on a terminal) or a line per finished trial")
-    parser.__class__ = _Intermixed
+    parser.__class__ = type("SweepParser", (_Intermixed, type(parser)), {})  # keeps the CLI's error handling
     parser.set_defaults(func=sweep_command)
     return parser
 
@@ -50,7 +49,7 @@ def add_sweep_parser(subparsers):
 def _error(message: str) -> int:
     lines = str(message).strip().splitlines() or ["error"]
     for line in lines:
-        print(f"layernet sweep: {line}", file=sys.stderr)
+        print(f"layernet sweep: error: {line}", file=sys.stderr)
     return 2
 
 

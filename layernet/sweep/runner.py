@@ -132,7 +132,7 @@ def _open_dir(plan: Plan, resume) -> tuple[Path, list[dict]]:
     return sweep_dir, rows
 
 
-def _record(sweep_dir: Path, row: dict, result, metric: str) -> None:
+def _record(sweep_dir: Path, row: dict, result, metric: str, config: dict) -> None:
     if isinstance(result, BaseException):
         row.update(status="lost", error=f"{type(result).__name__}: {_first_line(result)}"[:300])
         return
@@ -147,6 +147,8 @@ def _record(sweep_dir: Path, row: dict, result, metric: str) -> None:
         from ..metrics import HISTORY_COLUMNS, write_csv
 
         local.mkdir(parents=True, exist_ok=True)
+        with atomic_write(local / "config.yaml") as handle:
+            yaml.safe_dump(config, handle, sort_keys=False)
         write_csv(local / "history.csv", HISTORY_COLUMNS, result["history"])
         with atomic_write(local / "summary.json") as handle:
             json.dump(result["summary"], handle, indent=2)
@@ -204,8 +206,9 @@ def run_sweep(sweep_file, overrides=(), resume=None, *, train_fn=run_trial, exec
                     f"directory {sweep_dir}")
         try:
             for task, result in executor.run(train_fn, tasks):
-                row = rows[int(task["trial"][1:])]
-                _record(sweep_dir, row, result, spec.metric.name)
+                index = int(task["trial"][1:])
+                row = rows[index]
+                _record(sweep_dir, rows[index], result, spec.metric.name, plan.configs[index])
                 _write_state(sweep_dir, plan, rows)
                 bar.update(row)
         except KeyboardInterrupt:

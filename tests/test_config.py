@@ -21,7 +21,8 @@ from layernet.config import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
+#: Run configs (sweep files, which name a ``base`` run config and a ``space``, are tested with the sweeps).
+CONFIGS = sorted(p for p in (ROOT / "configs").glob("*.yaml") if "space" not in (load_yaml(p.read_text()) or {}))
 #: Per-sample input shape and class count of each data set (the shipped configs are checked against them).
 DATA_SHAPES = {
     "digits": ((1, 8, 8), 10),

@@ -1,0 +1,300 @@
+"""The ``layernet`` command: exit codes, one-line errors, --print-config, summary, gradcheck, data, train/eval."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+from layernet import __version__
+from layernet.cli import main
+from layernet.config import load_yaml, resolve
+
+ROOT = Path(__file__).resolve().parents[1]
+QUICKSTART = ROOT / "configs" / "quickstart.yaml"
+
+# Small enough that every gradient check and a one-epoch run take a second or two.
+TINY = """\
+version: 1
+name: tiny
+data: {dataset: spiral, classes: 3, points_per_class: 20, val_size: 12}
+model:
+  layers:
+    - {type: affine, out_features: 8}
+    - {type: batchnorm}
+    - {type: tanh}
+    - {type: dropout, p: 0.25}
+    - {type: affine, out_features: 3}
+optimizer: {type: adam, lr: 1e-2}
+trainer: {epochs: 1, batch_size: 16, verbose: quiet}
+output: {dir: "OUT/{name}/{timestamp}", plots: false}
+"""
+
+
+@pytest.fixture
+def tiny(tmp_path) -> Path:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY.replace("OUT", str(tmp_path / "runs")))
+    return path
+
+
+def run_cli(capsys, *argv):
+    """``(exit code, stdout, stderr lines)`` of ``layernet argv`` run in-process."""
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err.splitlines()
+
+
+def assert_user_error(code, err, *fragments, lines=1):
+    assert code == 2
+    assert len(err) == lines, err
+    assert all(line.startswith("layernet") and ": error: " in line for line in err)
+    assert "Traceback" not in "\n".join(err)
+    for fragment in fragments:
+        assert fragment in err[0], err[0]
+
+
+# ---------------------------------------------------------------------------- usage
+def test_version(capsys):
+    code, out, _ = run_cli(capsys, "--version")
+    assert code == 0 and out.strip() == f"layernet {__version__}"
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["eval", "--help"], ["summary", "--help"],
+                                  ["gradcheck", "--help"], ["data", "--help"], ["plot", "--help"],
+                                  ["sweep", "--help"]])
+def test_help(capsys, argv):
+    code, out, _ = run_cli(capsys, *argv)
+    assert code == 0 and "usage: layernet" in out
+
+
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [([], "required: COMMAND"), (["trian"], "invalid choice: 'trian'"), (["train"], "required: CONFIG"),
+     (["eval", "x", "--split", "dev"], "invalid choice: 'dev'"), (["gradcheck", "c.yaml", "--batch-size", "0"], "expected a positive int"),
+     (["data", "where", "mnist"], "invalid choice: 'where'"), (["train", "c.yaml", "--bogus"], "unrecognized arguments: --bogus")],
+)
+def test_bad_usage_is_one_line_exit_2(capsys, argv, fragment):
+    code, _, err = run_cli(capsys, *argv)
+    assert_user_error(code, err, fragment)
+    assert "--help" in err[0]
+
+
+# ---------------------------------------------------------------------------- config errors
+def test_missing_config_file(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "train", tmp_path / "nope.yaml")
+    assert_user_error(code, err, "nope.yaml: No such file or directory")
+
+
+def test_bad_config_lists_every_problem_one_line_each(capsys, tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(TINY.replace("lr: 1e-2", "lr: 0").replace("epochs: 1", "epocs: 1"))
+    code, _, err = run_cli(capsys, "train", path)
+    assert_user_error(code, err, f"{path}:11: optimizer.lr: expected a number > 0, found 0", lines=2)
+    assert err[1].startswith(f"layernet train: error: {path}:12: trainer.epocs: ") and "did you mean 'epochs'?" in err[1]
+
+
+@pytest.mark.parametrize("command", ["train", "summary", "gradcheck"])
+def test_bad_override(capsys, tiny, command):
+    code, _, err = run_cli(capsys, command, tiny, "trainer.epoks=2")
+    assert_user_error(code, err, "override 'trainer.epoks=2'", "did you mean 'epochs'?")
+
+
+def test_unparsable_override(capsys, tiny):
+    code, _, err = run_cli(capsys, "train", tiny, "optimizer.lr=[1,")
+    assert_user_error(code, err, "override 'optimizer.lr=[1,'", "expected a YAML value")
+
+
+@pytest.mark.parametrize("command", ["train", "summary", "gradcheck"])
+def test_not_yaml(capsys, tmp_path, command):
+    path = tmp_path / "x.yaml"
+    path.write_text("name: [oops\n")
+    code, _, err = run_cli(capsys, command, path)
+    assert_user_error(code, err, f"{path}:", "expected YAML")
+
+
+# ---------------------------------------------------------------------------- --print-config
+def test_print_config_is_the_resolved_config_with_overrides(capsys, tiny):
+    code, out, err = run_cli(capsys, "train", tiny, "trainer.epochs=3", "optimizer.lr=3e-4", "--print-config")
+    assert code == 0 and err == []
+    printed = load_yaml(out)
+    assert printed == resolve(tiny, ["trainer.epochs=3", "optimizer.lr=3e-4"])
+    assert printed["trainer"]["epochs"] == 3 and printed["optimizer"]["lr"] == pytest.approx(3e-4)
+    assert printed["optimizer"]["beta1"] == 0.9  # defaults are filled in
+    assert not (tiny.parent / "runs").exists()  # nothing was trained
+    assert yaml.safe_load(out)["optimizer"]["lr"] == pytest.approx(3e-4)  # plain YAML readers agree
+
+
+def test_overrides_may_follow_options(capsys, tiny):
+    code, out, _ = run_cli(capsys, "train", tiny, "--print-config", "trainer.epochs=3", "seed=4")
+    assert code == 0 and load_yaml(out)["trainer"]["epochs"] == 3 and load_yaml(out)["seed"] == 4
+
+
+def test_print_config_of_a_shipped_config(capsys):
+    code, out, _ = run_cli(capsys, "train", QUICKSTART, "--print-config")
+    assert code == 0 and load_yaml(out)["name"] == "quickstart"
+
+
+# ---------------------------------------------------------------------------- summary
+def test_summary_prints_the_model_table(capsys):
+    code, out, err = run_cli(capsys, "summary", QUICKSTART)
+    assert code == 0 and err == []
+    assert "Sequential, input (None, 1, 8, 8)" in out and "Affine(64, 10)" in out and "Total params:" in out
+
+
+def test_summary_with_an_override(capsys, tiny):
+    code, out, _ = run_cli(capsys, "summary", tiny, "model.layers.0.out_features=5")
+    assert code == 0 and "Affine(2, 5)" in out
+
+
+def test_shape_mismatch_is_reported_before_anything_runs(capsys, tiny):
+    code, _, err = run_cli(capsys, "summary", QUICKSTART, "model.layers.0.kernel_size=9", "model.layers.0.padding=0")
+    assert_user_error(code, err, "model.layers[0] (conv2d): does not fit its input (None, 1, 8, 8)")
+    code, _, err = run_cli(capsys, "train", tiny, "model.layers.4.out_features=4")
+    assert_user_error(code, err, f"{tiny}:10: model.layers[4] (affine): expected the model to output (None, 3)")
+    assert not (tiny.parent / "runs").exists()
+
+
+def test_data_error_is_one_line(capsys, tiny, tmp_path):
+    code, _, err = run_cli(capsys, "summary", tiny, "data.dataset=mnist", "data.classes=null", "data.points_per_class=null",
+                           f"data.root={tmp_path / 'empty'}")
+    assert_user_error(code, err, "mnist: missing 4 file(s)")
+
+
+# ---------------------------------------------------------------------------- gradcheck
+def test_gradcheck_passes_on_a_small_config(capsys, tiny):
+    code, out, err = run_cli(capsys, "gradcheck", tiny, "--batch-size", "3")
+    assert code == 0, (out, err)
+    table = out.splitlines()
+    assert any(line.split()[:3] == ["0", "affine", "W"] for line in table)
+    assert any(line.split()[:2] == ["model", "4.W"] for line in table)
+    assert not any(line.endswith("FAIL") for line in table) and table[-1].startswith("all ")
+
+
+def test_gradcheck_every_element(capsys, tiny):
+    # without the bias before batch norm, whose true gradient is 0: check_model's relative error of
+    # round-off against an exact 0 is large, which the sampled check reports as 0 instead
+    code, out, _ = run_cli(capsys, "gradcheck", tiny, "model.layers.0.bias=false", "--samples", "0")
+    assert code == 0 and "model: every element" in out
+    code, out, _ = run_cli(capsys, "gradcheck", tiny, "--samples", "0")
+    assert code == 1 and [line.split()[:2] for line in out.splitlines() if line.endswith("FAIL")] == [["model", "0.b"]]
+
+
+def test_gradcheck_fails_on_a_wrong_backward(capsys, tiny, monkeypatch):
+    from layernet.layers.activation import Tanh
+
+    right = Tanh.backward
+    monkeypatch.setattr(Tanh, "backward", lambda self, dout: 1.5 * right(self, dout))
+    code, out, err = run_cli(capsys, "gradcheck", tiny)
+    assert code == 1
+    failing = [line.split()[:3] for line in out.splitlines() if line.endswith("FAIL")]
+    assert ["2", "tanh", "x"] in failing and ["model", "0.W"][:2] in [row[:2] for row in failing]
+    assert err == ["layernet gradcheck: " + err[0].split(": ", 1)[1]] and "above 1e-05" in err[0]
+
+
+def test_gradcheck_plot(capsys, tiny, tmp_path):
+    pytest.importorskip("matplotlib")
+    target = tmp_path / "grad.png"
+    code, out, _ = run_cli(capsys, "gradcheck", tiny, "--plot", target)
+    assert code == 0 and target.is_file() and target.stat().st_size > 0
+
+
+# ---------------------------------------------------------------------------- data
+def test_data_path(capsys, tmp_path):
+    code, out, _ = run_cli(capsys, "data", "path", "mnist", "--root", tmp_path)
+    assert code == 0 and all(line.startswith(str(tmp_path)) for line in out.splitlines()) and len(out.splitlines()) == 4
+    code, out, _ = run_cli(capsys, "data", "path", "digits")
+    assert code == 0 and "no files needed" in out
+
+
+def test_data_verify(capsys, tmp_path):
+    code, out, _ = run_cli(capsys, "data", "verify", "digits")
+    assert code == 0 and out.startswith("ok")
+    code, out, _ = run_cli(capsys, "data", "verify", "mnist", "--root", tmp_path)
+    assert code == 1 and "FAIL" in out
+
+
+def test_data_unknown_dataset(capsys):
+    code, _, err = run_cli(capsys, "data", "verify", "mnst")
+    assert_user_error(code, err, "unknown dataset 'mnst'", "did you mean 'mnist'?")
+
+
+# ---------------------------------------------------------------------------- train / eval
+def test_train_then_eval(capsys, tiny):
+    code, out, err = run_cli(capsys, "train", tiny)
+    assert code == 0, err
+    run_dir = Path(out.strip().splitlines()[-1])
+    assert run_dir.is_dir() and (run_dir / "config.yaml").is_file()
+    code, out, _ = run_cli(capsys, "eval", run_dir, "--split", "val")
+    assert code == 0 and out.startswith("val: loss ") and "(12 examples" in out
+
+
+def test_eval_of_a_directory_that_is_no_run(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "eval", tmp_path)
+    assert_user_error(code, err, "not a run directory")
+
+
+def test_resume_of_a_directory_that_is_no_run(capsys, tiny, tmp_path):
+    code, _, err = run_cli(capsys, "train", tiny, "--resume", tmp_path)
+    assert_user_error(code, err, "no checkpoints/last.npz")
+
+
+def _fake_run(exc):
+    def run(*args, **kwargs):
+        raise exc
+
+    return run
+
+
+def test_interrupted_is_130(capsys, tiny, monkeypatch):
+    import layernet.trainer
+
+    monkeypatch.setattr(layernet.trainer, "run", _fake_run(KeyboardInterrupt()))
+    code, _, err = run_cli(capsys, "train", tiny)
+    assert code == 130 and len(err) == 1 and "interrupted" in err[0] and "--resume" in err[0]
+
+
+def test_diverged_is_1(capsys, tiny, monkeypatch):
+    import layernet.trainer
+
+    diverged = layernet.trainer.TrainingDiverged("loss became nan at step 7 (epoch 1)", step=7, epoch=1)
+    monkeypatch.setattr(layernet.trainer, "run", _fake_run(diverged))
+    code, _, err = run_cli(capsys, "train", tiny)
+    assert code == 1 and err == ["layernet train: error: loss became nan at step 7 (epoch 1)"]
+
+
+def test_a_bug_keeps_its_traceback(capsys, tiny, monkeypatch):
+    import layernet.trainer
+
+    monkeypatch.setattr(layernet.trainer, "run", _fake_run(ZeroDivisionError("a bug")))
+    with pytest.raises(ZeroDivisionError):
+        main(["train", str(tiny)])
+
+
+# ---------------------------------------------------------------------------- the installed command
+def _layernet() -> str:
+    script = Path(sys.executable).parent / "layernet"
+    if not script.exists():
+        pytest.skip("the layernet console script is not installed in this environment")
+    return str(script)
+
+
+def test_installed_command_bad_config_no_traceback(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(textwrap.dedent(TINY).replace("type: tanh", "type: tahn"))
+    done = subprocess.run([_layernet(), "train", str(path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"layernet train: error: {path}:8: model.layers[2].type: expected a layer type, found 'tahn' "
+        f"(did you mean 'tanh'?); known: " + done.stderr.split("known: ", 1)[1].strip()
+    ]
+    assert done.stdout == ""
+
+
+def test_installed_command_usage_error(tmp_path):
+    done = subprocess.run([_layernet(), "summary"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and len(done.stderr.splitlines()) == 1 and "Traceback" not in done.stderr

@@ -152,3 +152,49 @@ SHAPE_CASES = {
     "explicit in_features that do not fit": (
         tiny(**{"model.layers.1": {"type": "affine", "in_features": 63, "out_features": 16}}), ["model.layers[1]", "63"]),
 }
+
+
+def fault_config(output_dir, **changes) -> dict:
+    """A small convnet on digits that exercises every piece of state a resume must restore: batch
+    norm running statistics, a dropout generator, Adam's moments, a cosine schedule, the shuffling
+    generator. 2 epochs of 20 steps (limit 300, val 100, batch 10)."""
+    config = tiny(**{
+        "data.limit": 300,
+        "trainer.epochs": 2,
+        "trainer.batch_size": 10,
+        "optimizer": {"type": "adam", "lr": 0.01},
+        "lr_schedule": {"type": "cosine"},
+        "output.dir": f"{output_dir}/{{name}}",
+        "model.layers": [
+            {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1},
+            {"type": "batchnorm"},
+            {"type": "relu"},
+            {"type": "maxpool2d", "kernel_size": 2},
+            {"type": "dropout", "p": 0.25},
+            {"type": "flatten"},
+            {"type": "affine", "out_features": 10},
+        ],
+    })
+    config["name"] = "fault"
+    for dotted, value in changes.items():
+        config = _set(config, dotted, value)
+    return config
+
+
+def diverging_config(output_dir) -> dict:
+    """A linear model with MSE at lr 10: finite for two epochs (checkpointed), inf at step 16 (epoch 3)."""
+    config = tiny(**{"trainer.epochs": 4, "optimizer.lr": 10.0, "optimizer.momentum": 0.0, "model.loss": "mse",
+                     "model.layers": [{"type": "flatten"}, {"type": "affine", "out_features": 10}],
+                     "output.dir": f"{output_dir}/{{name}}"})
+    config["name"] = "diverge"
+    return config
+
+
+def _set(config, dotted, value):
+    config = copy.deepcopy(config)
+    node = config
+    *parents, last = dotted.split(".")
+    for key in parents:
+        node = node[int(key)] if isinstance(node, list) else node[key]
+    node[last] = value
+    return config

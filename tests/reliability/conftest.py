@@ -81,3 +81,74 @@ def assert_usage_error(proc, *needles, code: int = 2):
     for needle in needles:
         assert str(needle).lower() in lines[0].lower(), f"{needle!r} not in the message\n{detail}"
     return lines[0]
+
+
+def run_main(argv, capsys):
+    """``layernet.cli.main(argv)`` in-process, captured like ``run_cli``: an object with
+    ``returncode``, ``stdout`` and ``stderr``. Any exception other than SystemExit escapes (a bug)."""
+    from types import SimpleNamespace
+
+    from layernet.cli import main
+
+    capsys.readouterr()
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 2)
+    out, err = capsys.readouterr()
+    return SimpleNamespace(returncode=code, stdout=out, stderr=err)
+
+
+# --------------------------------------------------------------------------- run directories
+def history_rows(run_dir) -> list[dict]:
+    """history.csv as rows of text cells, without the wall-time column (never reproducible)."""
+    import csv
+
+    with open(Path(run_dir) / "history.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        row.pop("time_s", None)
+    return rows
+
+
+def steps_text(run_dir) -> str:
+    return (Path(run_dir) / "steps.csv").read_text(encoding="utf-8")
+
+
+def checkpoint_arrays(path) -> dict:
+    """Every array of a checkpoint except wall-clock ones (``trainer/wall_time``, ``history/time_s``,
+    ``partial/time_s``), read with allow_pickle=False."""
+    with np.load(path, allow_pickle=False) as data:
+        return {k: data[k] for k in data.files if "time" not in k}
+
+
+def assert_same_arrays(a: dict, b: dict, what: str = "", keys=None):
+    keys = sorted(a) if keys is None else keys
+    assert sorted(a) == sorted(b), f"{what}: different entries {sorted(set(a) ^ set(b))}"
+    for key in keys:
+        assert a[key].dtype == b[key].dtype and a[key].shape == b[key].shape, f"{what}: {key}"
+        assert np.array_equal(a[key], b[key], equal_nan=a[key].dtype.kind == "f"), f"{what}: {key} differs"
+
+
+def model_arrays(path) -> dict:
+    return {k: v for k, v in checkpoint_arrays(path).items() if k.startswith(("model/", "optim/", "schedule/"))}
+
+
+def write_config(path, config) -> Path:
+    import yaml
+
+    path = Path(path)
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="session")
+def reference_run(tmp_path_factory):
+    """The uninterrupted fault_config run, trained once in this process (quiet)."""
+    import layernet
+
+    from .cases import fault_config
+
+    root = tmp_path_factory.mktemp("reference")
+    config = write_config(root / "fault.yaml", fault_config(root / "runs", **{"trainer.verbose": "quiet"}))
+    return layernet.run(config)

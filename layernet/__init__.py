@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "Sequential": "layernet.model",
     "Trainer": "layernet.trainer",
-    "run": "layernet.trainer",
+    "run": "layernet.runner",
 }
 
 __all__ = ["Sequential", "Trainer", "run", "__version__"]

@@ -326,5 +326,11 @@ class Trainer:
             self._write_last()
 
 
-# ``run``/``evaluate_run`` build a Trainer from a config; exported here (``layernet.run``).
-from .runner import evaluate_run, run  # noqa: E402  (runner.py imports Trainer from this module)
+# ``run``/``evaluate_run`` build a Trainer from a config (``layernet.run``); they live in runner.py.
+def __getattr__(name):
+    """``run`` and ``evaluate_run`` live in runner.py (which imports this module); load them lazily."""
+    if name in ("run", "evaluate_run"):
+        from . import runner
+
+        return getattr(runner, name)
+    raise AttributeError(f"module 'layernet.trainer' has no attribute {name!r}")

@@ -100,7 +100,7 @@ def run_trial(task: dict) -> dict:
         _limit_threads(task.get("threads"))
         resume, finished = _prepare(run_dir)
         if not finished:
-            from ..trainer import run  # layernet.runner must be imported through the trainer
+            from ..runner import run
 
             run_dir = Path(run(config, resume=resume, verbose="quiet"))
         history, summary = _read(run_dir)

@@ -46,3 +46,11 @@ def test_check_layer_restores_state(rng):
     check_layer(layer, rng.standard_normal((2, 4)))
     assert layer.params["W"] is W and W.dtype == np.float32
     np.testing.assert_array_equal(W, before)
+
+
+def test_dout_is_not_the_callers_input_stream():
+    from layernet.layers import BatchNorm
+
+    # x drawn from default_rng(0) with check_layer's default seed=0: dout must not equal x
+    x = np.random.default_rng(0).standard_normal((8, 5))
+    assert check_layer(BatchNorm(5), x)["x"] < 1e-7

@@ -86,7 +86,10 @@ def check_input(owner: str, x, *, ndim=None, expected: str | None = None) -> np.
     ``expected`` describes the expected shape in words, e.g. "(N, C, H, W)".
     """
     if not isinstance(x, np.ndarray):
-        x = np.asarray(x)
+        try:
+            x = np.asarray(x)
+        except (ValueError, TypeError) as err:  # ragged nested lists, objects numpy cannot read
+            raise ValueError(f"{owner}: expected a numeric array, found {type(x).__name__} ({err})") from None
     if not np.issubdtype(x.dtype, np.floating):
         raise ValueError(
             f"{owner}: expected a floating-point input (float32 or float64), found dtype {x.dtype} "
@@ -100,6 +103,8 @@ def check_input(owner: str, x, *, ndim=None, expected: str | None = None) -> np.
         raise ValueError(f"{owner}: expected input of shape {want}, found shape {x.shape} (rank {x.ndim})")
     if x.ndim == 0:
         raise ValueError(f"{owner}: expected an array with a batch axis, found a scalar")
+    if x.shape[0] == 0:
+        raise ValueError(f"{owner}: expected a batch of at least one example, found shape {x.shape}")
     return x
 
 

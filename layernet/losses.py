@@ -53,8 +53,8 @@ class Loss:
         """scores (N, C) floating with N >= 1, C >= 1; y (N,) integers in [0, C) -> (scores, y as intp)."""
         scores = check_input(self.name, scores, ndim=2, expected="(N, C)")
         n, c = scores.shape
-        if n == 0 or c == 0:
-            raise ValueError(f"{self.name}: expected scores (N, C) with N >= 1 and C >= 1, found shape {scores.shape}")
+        if c == 0:  # check_input already refused N == 0
+            raise ValueError(f"{self.name}: expected scores (N, C) with C >= 1 classes, found shape {scores.shape}")
         y = np.asarray(y)
         if y.shape != (n,):
             raise ValueError(f"{self.name}: expected labels y of shape (N,) = ({n},) for scores {scores.shape}, found shape {y.shape}")
@@ -187,4 +187,5 @@ class MSELoss(Loss):
             raise ValueError(f"{self.name}: expected real-valued targets y (integer or floating), found dtype {y.dtype}")
         diff = scores - y.astype(scores.dtype, copy=False)
         self._dscores = diff * scores.dtype.type(2.0 / diff.size)
-        return float(np.mean(np.square(diff), dtype=np.float64))
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging run gets inf; the trainer reports it
+            return float(np.mean(np.square(diff), dtype=np.float64))

@@ -197,7 +197,8 @@ BAD_CLASSIFICATION = [
     ((12,), [0, 1, 2], np.float64, "(N, C)"),
     ((3, 4, 1), [0, 1, 2], np.float64, "(N, C)"),
     ((3, 4), [0, 1, 2], np.int64, "int64"),
-    ((0, 4), [], np.float64, "N >= 1"),
+    ((0, 4), [], np.float64, "at least one example"),
+    ((3, 0), [0, 0, 0], np.float64, "C >= 1 classes"),
 ]
 
 
@@ -218,7 +219,8 @@ def test_classification_errors(loss_cls, shape, y, dtype, needle):
         (np.zeros((2, 3)), np.zeros(2), "(2,)"),
         (np.zeros((2, 3), dtype=np.int32), np.zeros((2, 3)), "int32"),
         (np.zeros((2, 3)), np.zeros((2, 3), dtype=bool), "bool"),
-        (np.zeros((0, 3)), np.zeros((0, 3)), "at least one element"),
+        (np.zeros((0, 3)), np.zeros((0, 3)), "at least one example"),
+        (np.zeros((3, 0)), np.zeros((3, 0)), "at least one element"),
     ],
 )
 def test_mse_errors(scores, y, needle):

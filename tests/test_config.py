@@ -412,3 +412,11 @@ def test_shipped_config_validates_and_fits_its_data(path):
 def test_import_layernet_does_not_import_pydantic():
     code = "import sys, layernet, layernet.layers, layernet.model; assert 'pydantic' not in sys.modules, 'pydantic imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x07", "\x1b"])
+def test_control_characters_are_a_config_error_with_the_line(tmp_path, char):
+    path = tmp_path / "ctl.yaml"
+    path.write_text(f"version: 1\nname: tiny{char}\n")
+    with pytest.raises(ConfigError, match=r"ctl.yaml:2: .*control characters are not allowed"):
+        load_config(path)

@@ -76,10 +76,14 @@ def load_with_lines(text: str):
     first_line)`` for keys that appear twice in one mapping. Raises ``YamlProblem`` for text
     that is not YAML (with the line of the problem).
     """
-    loader = NumberLoader(text)
+    loader = None
     try:
+        loader = NumberLoader(text)  # the reader refuses control characters here, with their position
         node = loader.get_single_node()
         data = None if node is None else loader.construct_document(node)
+    except yaml.reader.ReaderError as err:
+        line = text.count("\n", 0, err.position) + 1 if isinstance(err.position, int) else None
+        raise YamlProblem(f"unacceptable character #x{err.character:04x}: control characters are not allowed in YAML", line) from None
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         problem = " ".join(str(part) for part in (err.context, err.problem) if part)
@@ -87,7 +91,8 @@ def load_with_lines(text: str):
     except yaml.YAMLError as err:
         raise YamlProblem(str(err).splitlines()[0], None) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     lines: dict[tuple, int] = {}
     duplicates: list[tuple] = []
     if node is not None:

@@ -1,7 +1,7 @@
 """The ``layernet`` command.
 
     layernet train CONFIG [KEY=VALUE ...] [--resume RUN_DIR] [--print-config]
-    layernet eval RUN_DIR [--split test|val|train]
+    layernet eval RUN_DIR [--split test|val|train] [--confusion FILE]
     layernet summary CONFIG [KEY=VALUE ...]
     layernet gradcheck CONFIG [KEY=VALUE ...] [--batch-size N] [--plot FILE]
     layernet plot RUN_DIR [RUN_DIR ...] [-o FILE] [--metric NAME]
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -90,11 +91,16 @@ def cmd_train(args) -> int:
 def cmd_eval(args) -> int:
     from .trainer import evaluate_run
 
-    result = evaluate_run(args.run_dir, args.split)
+    result = evaluate_run(args.run_dir, args.split, predictions=args.confusion is not None)
     print(
         f"{result['split']}: loss {result['loss']:.4f}, acc {result['acc']:.4f} "
         f"({result['num_examples']} examples, {result['checkpoint']} checkpoint, epoch {result['epoch']})"
     )
+    if args.confusion is not None:
+        from .plotting import confusion_command
+
+        title = f"{Path(args.run_dir).name}: {result['split']} split, accuracy {result['acc']:.2%}"
+        print(confusion_command(result["y_true"], result["y_pred"], args.confusion, result["class_names"], title=title))
     return EXIT_OK
 
 
@@ -279,6 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    description="Evaluate RUN_DIR's best checkpoint (else its last) on one split.")
     evaluate.add_argument("run_dir", metavar="RUN_DIR")
     evaluate.add_argument("--split", choices=["test", "val", "train"], default="test")
+    evaluate.add_argument("--confusion", metavar="FILE", help="also write the confusion matrix figure (PNG)")
     evaluate.set_defaults(func=cmd_eval)
 
     summary = commands.add_parser("summary", intermixed=True, help="print the model table of a config",

@@ -239,10 +239,12 @@ def run(config=None, resume=None, *, overrides=(), verbose=None) -> Path:
     return run_dir
 
 
-def evaluate_run(run_dir, split: str = "test", checkpoint: str = "best") -> dict:
+def evaluate_run(run_dir, split: str = "test", checkpoint: str = "best", predictions: bool = False) -> dict:
     """Reload a run's config and checkpoint (``best``, falling back to ``last``) and score ``split``.
 
-    Returns ``{"split", "loss", "acc", "num_examples", "checkpoint", "epoch"}``.
+    Returns ``{"split", "loss", "acc", "num_examples", "checkpoint", "epoch"}``; with
+    ``predictions=True`` also ``"y_true"``, ``"y_pred"`` (predicted classes, (N,) int arrays)
+    and ``"class_names"``, e.g. for a confusion matrix.
     """
     run_dir = Path(run_dir).expanduser()
     if not (run_dir / "config.yaml").is_file():
@@ -264,5 +266,9 @@ def evaluate_run(run_dir, split: str = "test", checkpoint: str = "best") -> dict
     ckpt = load_checkpoint(path)
     load_model_state(model, ckpt)
     result = Trainer(model, loss, optimizer, verbose="quiet").evaluate(x, y)
-    return {"split": split, **result, "num_examples": int(len(x)), "checkpoint": path.stem,
-            "epoch": ckpt.trainer["epoch"]}
+    result = {"split": split, **result, "num_examples": int(len(x)), "checkpoint": path.stem,
+              "epoch": ckpt.trainer["epoch"]}
+    if predictions:
+        result.update(y_true=np.asarray(y), y_pred=model.predict(x).argmax(axis=1),
+                      class_names=list(dataset.class_names))
+    return result

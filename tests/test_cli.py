@@ -7,6 +7,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -231,6 +232,23 @@ def test_train_then_eval(capsys, tiny):
     assert run_dir.is_dir() and (run_dir / "config.yaml").is_file()
     code, out, _ = run_cli(capsys, "eval", run_dir, "--split", "val")
     assert code == 0 and out.startswith("val: loss ") and "(12 examples" in out
+    figure = run_dir.parent / "confusion.png"
+    code, out, err = run_cli(capsys, "eval", run_dir, "--split", "val", "--confusion", figure)
+    assert code == 0, err
+    assert out.strip().splitlines()[-1] == str(figure)
+    import matplotlib.image
+
+    assert matplotlib.image.imread(figure).ndim == 3  # a PNG that decodes
+
+
+def test_evaluate_run_predictions_make_the_accuracy(capsys, tiny):
+    from layernet.runner import evaluate_run
+
+    code, out, err = run_cli(capsys, "train", tiny)
+    assert code == 0, err
+    result = evaluate_run(Path(out.strip().splitlines()[-1]), "val", predictions=True)
+    assert result["y_true"].shape == result["y_pred"].shape == (12,)
+    assert np.mean(result["y_true"] == result["y_pred"]) == pytest.approx(result["acc"])
 
 
 def test_eval_of_a_directory_that_is_no_run(capsys, tmp_path):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from layernet.gradcheck import check_layer, numerical_gradient, numerical_gradient_array, rel_error
+from layernet.gradcheck import check_layer, check_model, numerical_gradient, numerical_gradient_array, rel_error
 from layernet.layers import Affine
 
 
@@ -54,3 +54,26 @@ def test_dout_is_not_the_callers_input_stream():
     # x drawn from default_rng(0) with check_layer's default seed=0: dout must not equal x
     x = np.random.default_rng(0).standard_normal((8, 5))
     assert check_layer(BatchNorm(5), x)["x"] < 1e-7
+
+
+def test_check_model_sampled_and_zero_gradient_rule(rng):
+    from layernet import Sequential
+    from layernet.layers import BatchNorm
+    from layernet.losses import SoftmaxCrossEntropy
+
+    # Affine's bias right before batch norm has a true gradient of exactly 0.
+    model = Sequential([Affine(6, 4, rng=0), BatchNorm(4), Affine(4, 3, rng=1)])
+    x, y = rng.standard_normal((5, 6)), np.array([0, 1, 2, 1, 0])
+    full = check_model(model, SoftmaxCrossEntropy(), x, y)
+    assert full["0.b"] == 0.0 and max(full.values()) < 1e-6
+    sampled = check_model(model, SoftmaxCrossEntropy(), x, y, samples=3, seed=1)
+    assert set(sampled) == set(full) and max(sampled.values()) < 1e-6
+
+
+def test_check_model_sampled_still_catches_a_wrong_gradient(rng):
+    from layernet import Sequential
+    from layernet.losses import MSELoss
+
+    model = Sequential([_WrongAffine(4, 3, rng=0)])
+    errors = check_model(model, MSELoss(), rng.standard_normal((5, 4)), rng.standard_normal((5, 3)), samples=4)
+    assert errors["0.W"] > 1e-3 and errors["0.b"] < 1e-7

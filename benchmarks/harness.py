@@ -114,6 +114,7 @@ def machine() -> dict:
         info["numba_threading_layer"] = numba.threading_layer()
     except ValueError:  # no parallel kernel has run yet
         info["numba_threading_layer"] = os.environ.get("NUMBA_THREADING_LAYER", "default")
+    info["load_average"] = [round(v, 1) for v in os.getloadavg()] if hasattr(os, "getloadavg") else None
     info["env"] = {k: os.environ[k] for k in sorted(os.environ)
                    if k.startswith(("OPENBLAS_", "NUMBA_", "OMP_", "MKL_"))}
     return info

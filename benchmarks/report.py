@@ -107,7 +107,8 @@ def markdown(results) -> str:
             f"numba {m['numba']} ({m.get('numba_threading_layer')}), "
             f"torch {results.get('torch') or 'not installed (PyTorch columns empty)'}; "
             f"{results['threads']} threads; {results['mode']} run, {results['repeats']} interleaved rounds per median; "
-            f"data: {results.get('data')}; environment {m.get('env')}")
+            f"data: {results.get('data')}; environment {m.get('env')}; "
+            f"load average at the end (1, 5, 15 min) {m.get('load_average')}")
     parts = [f"`{results['command']}`\n\n{head}"]
     if results.get("layers"):
         parts.append(layer_table(results["layers"]))

@@ -43,7 +43,13 @@ def set_threads(threads: int):
 
 
 def interleave(cases: dict, repeats: int, warmup: int = 1) -> dict:
-    """Median seconds of each zero-argument callable in ``cases``, timed in interleaved rounds."""
+    """Median seconds of each zero-argument callable in ``cases``, timed in interleaved rounds.
+
+    In each round every case runs twice and only its second call is timed: the untimed call
+    absorbs the hand-over from the previous case (PyTorch's OpenMP threads keep spinning for a
+    while after each call, OpenBLAS's workers too), so neither library is timed while the
+    other's idle threads still hold the cores.
+    """
     for fn in cases.values():
         for _ in range(warmup):
             fn()
@@ -51,6 +57,7 @@ def interleave(cases: dict, repeats: int, warmup: int = 1) -> dict:
     clock = time.perf_counter
     for _ in range(repeats):
         for name, fn in cases.items():
+            fn()  # settle: take the cores back from the previous case's spinning threads
             start = clock()
             fn()
             times[name].append(clock() - start)

@@ -57,11 +57,28 @@ class Sequential:
                 raise ValueError(self._mismatch_message(index, err, getattr(x, "shape", None))) from None
         return x
 
-    def backward(self, dout):
-        """Backpropagate ``dout`` (the gradient of the loss w.r.t. the output); returns dx."""
-        for layer in reversed(self.layers):
-            dout = layer.backward(dout)
-        return dout
+    def backward(self, dout, input_grad: bool = True):
+        """Backpropagate ``dout`` (the gradient of the loss w.r.t. the output); returns dx.
+
+        With ``input_grad=False`` (training: nothing needs dx) the layers in front of the first
+        layer with parameters are skipped, that layer is asked not to compute its dx, and the
+        result is None. Every parameter gradient is the same either way.
+        """
+        first = 0 if input_grad else self._first_trainable()
+        head = self.layers[first]
+        saved, head.needs_input_grad = head.needs_input_grad, head.needs_input_grad and input_grad
+        try:
+            for layer in reversed(self.layers[first:]):
+                dout = layer.backward(dout)
+        finally:
+            head.needs_input_grad = saved
+        if first:  # the skipped layers' forward caches are not needed any more
+            for layer in self.layers[:first]:
+                layer._cache = None
+        return dout if input_grad else None
+
+    def _first_trainable(self) -> int:
+        return next((i for i, layer in enumerate(self.layers) if layer.num_params()), 0)
 
     __call__ = forward
 

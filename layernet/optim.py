@@ -164,12 +164,15 @@ class SGD(Optimizer):
             param -= self.lr * grad
             return
         mu = self.momentum
-        v_prev = self._slot("v", name, param)
-        v = mu * v_prev - self.lr * grad
-        self.state["v"][name] = v
+        v = self._slot("v", name, param)
         if self.nesterov:
+            v_prev = v.copy()
+            v *= mu
+            v -= self.lr * grad
             param += -mu * v_prev + (1 + mu) * v
-        else:
+        else:  # in place: the same arithmetic as v = mu * v - lr * grad, without new arrays
+            v *= mu
+            v -= self.lr * grad
             param += v
 
 

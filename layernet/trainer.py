@@ -279,7 +279,7 @@ class Trainer:
                     logs["steps"].append((self.step + 1, epoch, loss))
                 raise TrainingDiverged(f"loss became {loss} at step {self.step + 1} (epoch {epoch})",
                                        self.step + 1, epoch)
-            self.model.backward(self.loss.backward())
+            self.model.backward(self.loss.backward(), input_grad=False)
             self.optimizer.step(self.model)
             self.step += 1
             loss_sum += loss * len(idx)

@@ -140,3 +140,29 @@ def test_backward_with_a_wrong_dout_names_the_layer(rng):
     layer.forward(rng.standard_normal((2, 4)))
     with pytest.raises(ValueError, match=r"Affine.backward: expected dout of the output's shape \(2, 3\), found \(2, 4\)"):
         layer.backward(np.zeros((2, 4)))
+
+
+def test_backward_without_input_grad_gives_the_same_parameter_gradients(rng):
+    from layernet.layers import Conv2d, Dropout, ReLU
+
+    model = Sequential([Dropout(0.5, rng=0), Conv2d(1, 2, 3, rng=0), ReLU(), Affine(2 * 4 * 4, 3, rng=1)])
+    x = rng.standard_normal((2, 1, 6, 6))
+    dout = rng.standard_normal((2, 3))
+    grads = []
+    for input_grad in (True, False):
+        model.layers[0].rng = np.random.default_rng(5)  # the same dropout mask both times
+        model.forward(x, training=True)
+        dx = model.backward(dout, input_grad=input_grad)
+        assert (dx is None) == (not input_grad)
+        grads.append({name: np.array(g) for name, _, g in model.parameters()})
+    assert grads[0].keys() == grads[1].keys()
+    for name in grads[0]:
+        np.testing.assert_array_equal(grads[0][name], grads[1][name])
+    assert all(layer.needs_input_grad for layer in model.layers)  # restored after the pass
+
+
+def test_affine_skips_dx_when_not_needed(rng):
+    layer = Affine(4, 3, rng=0)
+    layer.needs_input_grad = False
+    layer.forward(rng.standard_normal((2, 4)))
+    assert layer.backward(np.ones((2, 3))) is None and layer.grads["W"].shape == (4, 3)

@@ -18,6 +18,7 @@ class Affine(Layer):
     x_flat (N, in_features); W (in_features, out_features); b (out_features,);
     out (N, out_features).
     Backward: dx = dout @ W.T reshaped to x's shape; dW = x_flat.T @ dout; db = dout.sum(0).
+    With ``needs_input_grad = False`` the dx product is skipped and backward returns None.
     """
 
     _positional = ("in_features", "out_features")
@@ -70,4 +71,6 @@ class Affine(Layer):
         self.set_grad("W", x_flat.T @ dout)
         if self.bias:
             self.set_grad("b", dout.sum(axis=0))
+        if not self.needs_input_grad:
+            return None
         return (dout @ W.T).astype(x_dtype, copy=False).reshape(x_shape)

@@ -34,6 +34,10 @@ class Layer:
     """Base class of every layer; see the module docstring for the protocol."""
 
     type_name: str = ""
+    #: False when nothing needs dx (the first layer of a trained model): layers that can, then
+    #: skip computing it and their backward returns None. ``Sequential.backward(dout,
+    #: input_grad=False)`` sets it for the duration of one backward pass.
+    needs_input_grad: bool = True
     #: Constructor arguments shown positionally in ``repr`` (the rest as ``key=value``).
     _positional: tuple[str, ...] = ()
     #: Constructor arguments that are not part of the configuration.

@@ -60,7 +60,6 @@ class Conv2d(Layer):
         self.init = init
         self.bias = bool(bias)
         self.rng = as_rng(rng)
-        self.needs_input_grad = True
         kh, kw = self._k
         shape = (self.out_channels, self.in_channels, kh, kw)
         fan_in, fan_out = self.in_channels * kh * kw, self.out_channels * kh * kw

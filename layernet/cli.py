@@ -7,7 +7,6 @@
     layernet plot RUN_DIR [RUN_DIR ...] [-o FILE] [--metric NAME]
     layernet data path|verify DATASET [--root DIR] [--path FILE]
     layernet sweep SWEEP.yaml [KEY=VALUE ...] [--resume SWEEP_DIR] [--dry-run]   (layernet.sweep.command)
-    layernet sweep SWEEP.yaml [KEY=VALUE ...] [--resume SWEEP_DIR] [--dry-run]   (layernet.sweep.command)
 
 Exit codes: 0 success; 1 a check failed (gradcheck above 1e-5, data verify, a run that diverged);
 2 bad usage, config or data (the message, one line per problem, on stderr, no traceback);

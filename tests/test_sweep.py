@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import math
 import textwrap
 
@@ -54,11 +53,9 @@ def write_sweep(tmp_path, text=SWEEP, base=BASE):
 
 
 def cli(argv):
-    from layernet.sweep.command import add_sweep_parser
+    from layernet.cli import build_parser
 
-    parser = argparse.ArgumentParser(prog="layernet")
-    add_sweep_parser(parser.add_subparsers())
-    args = parser.parse_args(["sweep", *argv])
+    args = build_parser().parse_args(["sweep", *argv])
     return args.func(args)
 
 

@@ -16,22 +16,9 @@ import sys
 HELP = "run a hyperparameter sweep (a YAML sweep file) locally or on a Dask cluster"
 
 
-class _Intermixed:
-    """Mixin: overrides may come before or after the options (``s.yaml --dry-run a=1 b=2``);
-    argparse's plain parsing leaves positionals that follow an option unconsumed."""
-
-    def parse_known_args(self, args=None, namespace=None):
-        if getattr(self, "_mixing", False):  # parse_known_intermixed_args calls this twice
-            return super().parse_known_args(args, namespace)
-        self._mixing = True
-        try:
-            return self.parse_known_intermixed_args(args, namespace)
-        finally:
-            self._mixing = False
-
-
 def add_sweep_parser(subparsers):
-    parser = subparsers.add_parser("sweep", help=HELP, description=HELP + ". Every trial is an ordinary "
+    # intermixed: overrides may come before or after the options (s.yaml --dry-run a=1 b=2)
+    parser = subparsers.add_parser("sweep", intermixed=True, help=HELP, description=HELP + ". Every trial is an ordinary "
                                    "run directory under the sweep directory's runs/.")
     parser.add_argument("sweep_file", metavar="SWEEP.yaml", help="the sweep file (base config, space, search, executor)")
     parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
@@ -41,7 +28,6 @@ def add_sweep_parser(subparsers):
     parser.add_argument("--dry-run", action="store_true", help="validate and print every trial's overrides; run nothing")
     parser.add_argument("--progress", choices=("auto", "bar", "lines", "quiet"), default="auto",
                         help="a bar over trials (auto: on a terminal) or a line per finished trial")
-    parser.__class__ = type("SweepParser", (_Intermixed, type(parser)), {})  # keeps the CLI's error handling
     parser.set_defaults(func=sweep_command)
     return parser
 

@@ -107,11 +107,11 @@ def _config_and_data(args):
     """The validated config, its resolved dict and its data set, with the model's shapes checked."""
     from .config import check_model_shapes, load_config
     from . import trainer  # noqa: F401  (runner.py must be imported through trainer.py: they import each other)
-    from .runner import _load_data
+    from .runner import load_run_data
 
     config = load_config(args.config, args.overrides)
     resolved = config.model_dump()
-    dataset = _load_data(resolved)
+    dataset = load_run_data(resolved)
     check_model_shapes(config, dataset.input_shape, num_classes=dataset.num_classes)
     return config, resolved, dataset
 

@@ -61,7 +61,8 @@ def _build(run_config, cfg: dict, dataset):
     return model, loss, optimizer, schedule
 
 
-def _load_data(cfg: dict):
+def load_run_data(cfg: dict):
+    """The data set a resolved config's ``data`` section describes (split with the run's seed)."""
     from .data import load_dataset
 
     data = dict(cfg["data"])
@@ -197,7 +198,7 @@ def run(config=None, resume=None, *, overrides=(), verbose=None) -> Path:
     if config is None:
         raise ValueError("run: give a config (a YAML file or a dict), or a run directory to resume")
     run_config, cfg = _resolve(config, overrides)
-    dataset = _load_data(cfg)
+    dataset = load_run_data(cfg)
     model, loss, optimizer, schedule = _build(run_config, cfg, dataset)
     trainer_cfg, ckpt_cfg = cfg["trainer"], cfg["checkpoint"]
     if run_dir is None:
@@ -252,7 +253,7 @@ def evaluate_run(run_dir, split: str = "test", checkpoint: str = "best", predict
     if split not in ("train", "val", "test"):
         raise ValueError(f"split: expected 'train', 'val' or 'test', found {split!r}")
     run_config, cfg = _resolve(run_dir / "config.yaml")
-    dataset = _load_data(cfg)
+    dataset = load_run_data(cfg)
     x, y = getattr(dataset, f"x_{split}"), getattr(dataset, f"y_{split}")
     if x is None:
         raise ValueError(f"{run_dir}: the data set has no {split} split"

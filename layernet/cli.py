@@ -126,34 +126,10 @@ def cmd_summary(args) -> int:
     return EXIT_OK
 
 
-def gradcheck_report(model, loss, x, y, samples: int = 10, seed: int = 0) -> dict[str, dict[str, float]]:
-    """Relative errors of every layer and of the whole model + loss, all in float64.
-
-    Keys: ``"<index> <type>"`` per layer with ``{"x": ..., "W": ...}`` from ``check_layer`` on
-    fresh standard-normal inputs of the shape that reaches the layer (every element checked); and
-    ``"model"`` with the model's parameter names (``"0.W"``). The model check perturbs ``samples``
-    random elements of each array (cs231n's sparse check; a full check costs two forward passes
-    of the whole model per parameter); ``samples=0`` checks every element with ``check_model``.
-    Layers run in training mode (batch statistics; dropout masks held fixed by the checker).
-    """
-    import numpy as np
-
-    from .gradcheck import check_layer, check_model
-
-    rng = np.random.default_rng(seed)
-    report = {}
-    shape = tuple(x.shape[1:])
-    for index, layer in enumerate(model.layers):
-        report[f"{index} {layer.type_name}"] = check_layer(layer, rng.standard_normal((len(x), *shape)), training=True, seed=seed)
-        shape = layer.output_shape(shape)
-    report["model"] = check_model(model, loss, x, y, training=True, samples=samples or None, seed=seed)
-    return report
-
-
 def cmd_gradcheck(args) -> int:
     import numpy as np
 
-    from .gradcheck import BAD, GOOD
+    from .gradcheck import BAD, GOOD, gradcheck_report
     from .model import Sequential
     from .registry import LOSSES
 

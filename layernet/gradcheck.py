@@ -209,6 +209,27 @@ def check_model(model, loss, x, y, training: bool = True, h: float = 1e-5, sampl
     return errors
 
 
+def gradcheck_report(model, loss, x, y, samples: int = 10, seed: int = 0) -> dict[str, dict[str, float]]:
+    """Relative errors of every layer of a Sequential and of the whole model + loss, in float64
+    (what ``layernet gradcheck`` prints).
+
+    Keys: ``"<index> <type>"`` per layer with ``{"x": ..., "W": ...}`` from ``check_layer`` on
+    fresh standard-normal inputs of the shape that reaches the layer (every element checked); and
+    ``"model"`` with the model's parameter names (``"0.W"``). The model check perturbs ``samples``
+    random elements of each array (cs231n's sparse check; a full check costs two forward passes
+    of the whole model per parameter); ``samples=0`` checks every element with ``check_model``.
+    Layers run in training mode (batch statistics; dropout masks held fixed by the checker).
+    """
+    rng = np.random.default_rng(seed)
+    report = {}
+    shape = tuple(x.shape[1:])
+    for index, layer in enumerate(model.layers):
+        report[f"{index} {layer.type_name}"] = check_layer(layer, rng.standard_normal((len(x), *shape)), training=True, seed=seed)
+        shape = layer.output_shape(shape)
+    report["model"] = check_model(model, loss, x, y, training=True, samples=samples or None, seed=seed)
+    return report
+
+
 def check_op(op, *inputs, seed: int = 0, h: float = 1e-5) -> list[float]:
     """Gradient-check an op (``layernet.ops``) in float64: the relative error per input.
 

@@ -77,3 +77,16 @@ def test_check_model_sampled_still_catches_a_wrong_gradient(rng):
     model = Sequential([_WrongAffine(4, 3, rng=0)])
     errors = check_model(model, MSELoss(), rng.standard_normal((5, 4)), rng.standard_normal((5, 3)), samples=4)
     assert errors["0.W"] > 1e-3 and errors["0.b"] < 1e-7
+
+
+def test_gradcheck_report_names_each_layer_and_the_model(rng):
+    from layernet import Sequential
+    from layernet.gradcheck import gradcheck_report
+    from layernet.layers import Tanh
+    from layernet.losses import SoftmaxCrossEntropy
+
+    model = Sequential([_WrongAffine(4, 5, rng=0), Tanh(), Affine(5, 3, rng=1)])
+    report = gradcheck_report(model, SoftmaxCrossEntropy(), rng.standard_normal((6, 4)), np.arange(6) % 3, samples=5)
+    assert list(report) == ["0 affine", "1 tanh", "2 affine", "model"]
+    assert report["0 affine"]["W"] > 1e-3 and report["model"]["0.W"] > 1e-3  # the wrong layer is caught
+    assert report["2 affine"]["W"] < 1e-7 and report["1 tanh"]["x"] < 1e-7

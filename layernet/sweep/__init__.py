@@ -6,8 +6,8 @@
 One concept per module: ``space`` (distributions, seeded sampling, grids), ``spec`` (the sweep
 file's schema and validation), ``trial`` (the training function every executor runs), ``local``
 and ``dask_executor`` (where trials run), ``table`` (trials.csv and best.yaml), ``runner`` (the
-loop: plan, validate, run, record, resume), ``progress``, ``plots`` and ``command`` (``layernet
-sweep``). Nothing heavy is imported here: a worker process imports this package before it has
+loop: plan, validate, run, record, resume), ``optuna_search`` (the TPE study behind ``search:
+{type: optuna}``), ``progress``, ``plots`` and ``command`` (``layernet sweep``). Nothing heavy is imported here: a worker process imports this package before it has
 set its thread counts.
 """
 

@@ -66,6 +66,11 @@ class DaskExecutor:
                                  f"(expected tcp://host:8786 or local): {err}") from None
         self._futures = []
 
+    @property
+    def parallelism(self) -> int:
+        """How many trials run at once: the worker threads the scheduler knows now (at least 1)."""
+        return max(1, sum(self.client.nthreads().values()))
+
     def describe(self) -> str:
         workers = len(self.client.scheduler_info().get("workers", {}))
         where = "a LocalCluster" if self.cluster is not None else f"the scheduler at {self.address}"

@@ -86,6 +86,11 @@ class LocalExecutor:
         self._pool = None
         self.info = []
 
+    @property
+    def parallelism(self) -> int:
+        """How many trials run at once (``workers: 0`` runs one at a time, in this process)."""
+        return max(1, self.workers)
+
     def describe(self) -> str:
         if self.workers == 0:
             return "local executor, in this process"

@@ -22,11 +22,22 @@ against ``trials.csv``, and only the unfinished ones run. When a trial's run dir
 this machine (a Dask worker elsewhere, no shared file system) its ``config.yaml``,
 ``history.csv`` and ``summary.json`` are written here from the returned result (checkpoints
 stay on the worker).
+
+An optuna search (``optuna_search.py``) has no trials to list up front: each swept key is
+checked against the base config with every choice and both ends of its range, and each trial's
+config is resolved when the study asks for it (an invalid one is recorded as ``failed``, told to
+the study as such, and not run). The study asks for as many trials as the executor runs at once
+(its ``parallelism``), the batch runs, and the results are told in trial order once the whole
+batch is in, so a seeded sweep with the same number of workers gives the same trials. Trials not
+asked yet are ``pending`` rows without values. With ``resume`` the finished rows of
+``trials.csv`` are replayed into a new study and the unfinished trials are asked again (their
+values may change; their old run directories are removed).
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,12 +62,27 @@ class Plan:
 
     spec: SweepSpec
     base_overrides: list
-    values: list                      # [{dotted key: value}, ...], trial i at index i
-    configs: list                     # resolved run configs (output.dir set when the dir is known)
+    values: list                      # [{dotted key: value}, ...], trial i at index i ({} until optuna asks it)
+    configs: list                     # resolved run configs (output.dir set when the dir is known; None until asked)
     base_config: dict = field(default_factory=dict)
+
+    @property
+    def adaptive(self) -> bool:
+        """True for an optuna search: trial values come from the study as the sweep runs."""
+        return self.spec.search.type == "optuna"
 
     def overrides(self, index: int) -> list[str]:
         return [*self.base_overrides, *(f"{k}={table.format_value(v)}" for k, v in self.values[index].items())]
+
+    def trial_config(self, index: int, sweep_dir=None) -> dict:
+        """Trial ``index``'s resolved config, named ``<sweep>-t<iii>`` (ConfigError if invalid)."""
+        from ..config import resolve
+
+        config = resolve(self.spec.base, self.overrides(index))
+        config["name"] = f"{self.spec.name}-{table.trial_id(index)}"
+        if sweep_dir is not None:
+            config["output"] = {**config["output"], "dir": str(Path(sweep_dir) / "runs" / table.trial_id(index))}
+        return config
 
 
 def _first_line(err: Exception) -> str:
@@ -68,39 +94,60 @@ def plan_sweep(sweep_file, overrides=()) -> Plan:
     from ..config import resolve
 
     spec, base_overrides, locator = load_sweep(sweep_file, overrides)
-    if spec.search.type == "optuna":
-        raise ConfigError([f"{locator.where(('search', 'type'))}: search.type: optuna is not supported by this "
-                           "version of layernet sweep yet; use random or grid"])
     base = resolve(spec.base, base_overrides)
     values = spec.trial_values()
+    plan = Plan(spec, base_overrides, values, [], base)
+    # each key alone, so the message names the key and its line: with the first trial's value, or
+    # (optuna, no trials yet) with every choice and both ends of every range
+    probes = ({dim.key: list(dim.values) for dim in spec.build_space().dimensions} if plan.adaptive
+              else {key: [values[0][key]] for key in spec.space})
     problems = []
-    for key in spec.space:  # one key at a time, so the message names the key and its line
-        try:
-            resolve(base, [f"{key}={table.format_value(values[0][key])}"])
-        except ConfigError as err:
-            problems.append(f"{locator.where(('space', key))}: space.{key}: not a valid key or value of the base "
-                            f"config {Path(spec.base).name}: {_first_line(err)}")
+    for key, probe_values in probes.items():
+        for value in probe_values:
+            try:
+                resolve(spec.base, [*base_overrides, f"{key}={table.format_value(value)}"])
+            except ConfigError as err:
+                problems.append(f"{locator.where(('space', key))}: space.{key}: not a valid key or value of the base "
+                                f"config {Path(spec.base).name}: {_first_line(err)}")
+                break
     if problems:
         raise ConfigError(problems)
-    plan = Plan(spec, base_overrides, values, [], base)
+    if plan.adaptive:  # each trial's config is resolved when the study asks for it
+        plan.configs = [None] * len(values)
+        return plan
     for index in range(len(values)):
         try:
-            cfg = resolve(spec.base, plan.overrides(index))
+            plan.configs.append(plan.trial_config(index))
         except ConfigError as err:
             problems.append(f"{sweep_file}: trial {table.trial_id(index)} "
                             f"({' '.join(plan.overrides(index)[len(base_overrides):])}): {_first_line(err)}")
-            continue
-        cfg["name"] = f"{spec.name}-{table.trial_id(index)}"
-        plan.configs.append(cfg)
     if problems:
         raise ConfigError(problems)
     return plan
 
 
 def dry_run_lines(plan: Plan) -> list[str]:
-    """One line per trial: the ``layernet train`` command that reproduces it."""
+    """One line per trial: the ``layernet train`` command that reproduces it (optuna: the search, the space)."""
+    if plan.adaptive:
+        return _adaptive_lines(plan)
     return [f"{table.trial_id(i)}  layernet train {plan.spec.base} {' '.join(plan.overrides(i))}".rstrip()
             for i in range(len(plan.values))]
+
+
+def _adaptive_lines(plan: Plan) -> list[str]:
+    spec = plan.spec
+    executor = spec.executor
+    batch = (f"{max(1, executor.workers or 1)} at a time (executor.workers)" if executor.type == "local"
+             else "as many at a time as the Dask workers have threads")
+    lines = [f"optuna search (TPE): {len(plan.values)} trials, chosen adaptively from the results of earlier "
+             "trials, so they cannot be listed before they run",
+             f"trials asked {batch}; seed {spec.seed}; metric {spec.metric.name} ({spec.mode})", "space:"]
+    width = max(map(len, spec.space))
+    lines += [f"  {dim.key:<{width}}  {dim.kind} {table.format_value(list(dim.values))}"
+              for dim in spec.build_space().dimensions]
+    lines.append(f"each trial: layernet train {spec.base} {' '.join(plan.base_overrides)} "
+                 f"{' '.join(f'{key}=<value>' for key in spec.space)}".replace("  ", " "))
+    return lines
 
 
 def _open_dir(plan: Plan, resume) -> tuple[Path, list[dict]]:
@@ -120,15 +167,29 @@ def _open_dir(plan: Plan, resume) -> tuple[Path, list[dict]]:
     if old.get("overrides", []) != plan.base_overrides or Path(old.get("base", "")) != Path(spec.base):
         raise SweepError(f"--resume {resume}: the base config or its overrides differ from that sweep's sweep.yaml "
                          f"(it has base {old.get('base')} with overrides {old.get('overrides', [])})")
+    if plan.adaptive:
+        same = {"search type": (old.get("search", {}).get("type"), spec.search.type), "seed": (old.get("seed"), spec.seed),
+                "space": (old.get("space"), spec.space), "metric": (old.get("metric", {}).get("name"), spec.metric.name)}
+        for what, (before, now) in same.items():
+            if before != now:
+                raise SweepError(f"--resume {resume}: this sweep file has another {what} than that sweep's sweep.yaml "
+                                 f"(expected {table.format_value(before)}, found {table.format_value(now)}); "
+                                 "resume with the same file")
     for old_row in previous:
         index = next((i for i, r in enumerate(rows) if r["trial"] == old_row["trial"]), None)
         if index is None:
             continue
-        if any(old_row.get(k, "") != rows[index][k] for k in spec.space):
+        if not plan.adaptive and any(old_row.get(k, "") != rows[index][k] for k in spec.space):
             raise SweepError(f"--resume {resume}: trial {old_row['trial']} had other values than this sweep file "
                              "gives it (a different space, seed or search); resume with the same file")
         if old_row.get("status") in table.FINISHED:
             rows[index] = old_row
+            if plan.adaptive:  # a finished optuna trial: its values come back from trials.csv
+                plan.values[index] = {key: table.parse_value(old_row.get(key, "")) for key in spec.space}
+                try:
+                    plan.configs[index] = plan.trial_config(index, sweep_dir)
+                except ConfigError:  # recorded as failed when it was asked
+                    plan.configs[index] = None
     return sweep_dir, rows
 
 
@@ -164,6 +225,29 @@ def _write_state(sweep_dir: Path, plan: Plan, rows: list[dict]) -> None:
         table.write_best(sweep_dir / "best.yaml", config, best, spec.name, spec.metric.name)
 
 
+def _ask(search, plan: Plan, rows: list[dict], batch: list[int], sweep_dir: Path, bar) -> dict:
+    """Ask the study for the trials ``batch`` (in order): their values, rows and configs.
+
+    A trial whose config is invalid is recorded as ``failed`` at once and not run. A run
+    directory left by an interrupted run (with other values) is removed. Returns ``{index: trial}``.
+    """
+    asked = {}
+    for index in batch:
+        asked[index], plan.values[index] = search.ask()
+        rows[index] = table.new_row(index, plan.values[index])
+        run_dir = sweep_dir / "runs" / table.trial_id(index)
+        if run_dir.exists():
+            shutil.rmtree(run_dir)
+        try:
+            plan.configs[index] = plan.trial_config(index, sweep_dir)
+        except ConfigError as err:
+            plan.configs[index] = None
+            rows[index].update(status="failed", error=f"ConfigError: {_first_line(err)}"[:300])
+            bar.update(rows[index])
+    _write_state(sweep_dir, plan, rows)
+    return asked
+
+
 def make_executor(spec: SweepSpec):
     executor = spec.executor
     if executor.type == "dask":
@@ -180,7 +264,8 @@ def run_sweep(sweep_file, overrides=(), resume=None, *, train_fn=run_trial, exec
     """Run (or resume) the sweep in ``sweep_file``; return the sweep directory.
 
     ``train_fn(task) -> result`` is ``trial.run_trial`` (tests inject a fake); ``executor`` an
-    object with ``run(fn, tasks)`` and ``close(cancel)`` (default: from the file's ``executor``);
+    object with ``run(fn, tasks)``, ``close(cancel)``, ``describe()`` and, for an optuna search,
+    ``parallelism`` (trials it runs at once; 1 if absent) (default: from the file's ``executor``);
     ``progress``: ``auto`` (a bar on a terminal, a line per trial otherwise), ``bar``, ``lines``
     or ``quiet``. ``KeyboardInterrupt`` propagates after trials.csv is written.
     """
@@ -192,25 +277,42 @@ def run_sweep(sweep_file, overrides=(), resume=None, *, train_fn=run_trial, exec
     try:
         sweep_dir, rows = _open_dir(plan, resume)
         for index, cfg in enumerate(plan.configs):
-            cfg["output"] = {**cfg["output"], "dir": str(sweep_dir / "runs" / table.trial_id(index))}
+            if cfg is not None:  # None: an optuna trial not asked yet
+                cfg["output"] = {**cfg["output"], "dir": str(sweep_dir / "runs" / table.trial_id(index))}
         (sweep_dir / "runs").mkdir(exist_ok=True)
         resolved = {**spec.model_dump(), "overrides": plan.base_overrides}
         with atomic_write(sweep_dir / "sweep.yaml") as handle:
             yaml.safe_dump(resolved, handle, sort_keys=False)
         _write_state(sweep_dir, plan, rows)
         todo = [i for i, row in enumerate(rows) if row["status"] not in table.FINISHED]
-        tasks = [{"trial": table.trial_id(i), "config": plan.configs[i], "metric": spec.metric.name,
-                  "mode": spec.mode, "threads": getattr(executor, "threads", None)} for i in todo]
         bar = SweepProgress(len(rows), len(rows) - len(todo), spec.metric.name, progress, stream)
         bar.message(f"sweep {spec.name}: {len(todo)} of {len(rows)} trials to run, {executor.describe()}; "
                     f"directory {sweep_dir}")
+        search, batch_size = None, max(1, len(todo))  # grid, random: one batch of every trial to run
+        if plan.adaptive:
+            from .optuna_search import OptunaSearch
+
+            finished = [(plan.values[i], row) for i, row in enumerate(rows) if row["status"] in table.FINISHED]
+            try:
+                search = OptunaSearch(spec.build_space(), spec.seed, spec.mode, spec.metric.name, finished)
+            except ValueError as err:
+                raise SweepError(f"--resume {resume}: trials.csv: {_first_line(err)}") from None
+            batch_size = max(1, int(getattr(executor, "parallelism", 1)))
         try:
-            for task, result in executor.run(train_fn, tasks):
-                index = int(task["trial"][1:])
-                row = rows[index]
-                _record(sweep_dir, rows[index], result, spec.metric.name, plan.configs[index])
-                _write_state(sweep_dir, plan, rows)
-                bar.update(row)
+            for start in range(0, len(todo), batch_size):
+                batch = todo[start:start + batch_size]
+                asked = _ask(search, plan, rows, batch, sweep_dir, bar) if search else {}
+                tasks = [{"trial": table.trial_id(i), "config": plan.configs[i], "metric": spec.metric.name,
+                          "mode": spec.mode, "threads": getattr(executor, "threads", None)}
+                         for i in batch if rows[i]["status"] not in table.FINISHED]
+                for task, result in (executor.run(train_fn, tasks) if tasks else ()):
+                    index = int(task["trial"][1:])
+                    row = rows[index]
+                    _record(sweep_dir, rows[index], result, spec.metric.name, plan.configs[index])
+                    _write_state(sweep_dir, plan, rows)
+                    bar.update(row)
+                for index, trial in asked.items():  # in trial order, once the whole batch is in
+                    search.tell(trial, rows[index])
         except KeyboardInterrupt:
             executor.close(cancel=True)
             owned = False

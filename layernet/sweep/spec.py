@@ -8,14 +8,15 @@
     space:                             # dotted keys, as in command-line overrides
       optimizer.lr: {loguniform: [1.0e-4, 1.0e-1]}
       optimizer.weight_decay: {choice: [0.0, 1.0e-4]}
-    search: {type: random, trials: 24} # grid (every combination) | random | optuna (TPE)
+    search: {type: random, trials: 24} # grid (every combination) | random | optuna (TPE, optuna installed)
     executor: {type: local, workers: 2}  # or {type: dask, address: tcp://host:8786 | local}
     overrides: [trainer.epochs=3]      # applied to the base config in every trial
     output: {dir: "sweeps/{name}/{timestamp}", plots: true}
 
 Defaults: ``name`` the file's stem, ``seed`` 0, ``metric`` ``val_acc``; ``mode`` ``auto`` means
 ``min`` for a ``*_loss`` metric and ``max`` otherwise; ``search`` random with 10 trials (grid
-takes no ``trials``: it runs every combination); ``executor`` local with 1 worker (``workers: 0``
+takes no ``trials``: it runs every combination; optuna, like random, runs ``trials`` trials,
+chosen by the study as the sweep runs, see ``optuna_search.py``); ``executor`` local with 1 worker (``workers: 0``
 runs the trials in this process, one after the other); dask ``workers`` is the number of worker
 processes of ``address: local`` (default: one per core); ``connect_timeout`` (seconds, default
 5) bounds the wait for a scheduler. A trial's metric is the best value over its epochs (the
@@ -93,8 +94,11 @@ class SweepSpec(_Section):
         return Space.from_dict(self.space)
 
     def trial_values(self, start: int = 0) -> list[dict]:
-        """The swept values of every trial (grid or seeded random); optuna's come from the study."""
+        """The swept values of every trial (grid or seeded random); ``{}`` for each optuna trial
+        (its values come from the study while the sweep runs)."""
         space = self.build_space()
+        if self.search.type == "optuna":
+            return [{} for _ in range(start, self.num_trials())]
         if self.search.type == "grid":
             return space.grid_trials()[start:]
         return space.random_trials(self.seed, self.num_trials(), start)
@@ -149,8 +153,8 @@ def _semantic_problems(spec: SweepSpec) -> list[tuple]:
         import importlib.util
 
         if importlib.util.find_spec("optuna") is None:
-            problems.append((("search", "type"), "optuna search needs the optuna package (pip install optuna); "
-                             "it is not installed here. Use random or grid"))
+            problems.append((("search", "type"), "expected the optuna package for an optuna (TPE) search, found it "
+                             "not installed: pip install 'layernet[optuna]' (or optuna), or use random or grid"))
     executor = spec.executor
     if executor.type == "dask" and not executor.address:
         problems.append((("executor", "address"), "expected the scheduler's address (tcp://host:8786) "

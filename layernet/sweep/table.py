@@ -38,6 +38,13 @@ def format_value(value) -> str:
     return text[:-3].strip() if text.endswith("...") else text
 
 
+def parse_value(cell: str):
+    """A cell (or an override's right-hand side) back to its value: ``format_value``'s inverse."""
+    from ..config.yaml_lines import load_yaml
+
+    return load_yaml(cell)
+
+
 def trial_id(index: int) -> str:
     return f"t{index:03d}"
 

@@ -25,7 +25,8 @@ def add_sweep_parser(subparsers):
                         help="overrides for the base config of every trial (trainer.epochs=2), or for the sweep "
                              "file itself with a sweep. prefix (sweep.search.trials=4, sweep.executor.workers=1)")
     parser.add_argument("--resume", metavar="SWEEP_DIR", help="continue this sweep directory: finished trials are skipped")
-    parser.add_argument("--dry-run", action="store_true", help="validate and print every trial's overrides; run nothing")
+    parser.add_argument("--dry-run", action="store_true", help="validate and print every trial's overrides (optuna: the "
+                        "number of trials and the space, as its trials are chosen while it runs); run nothing")
     parser.add_argument("--progress", choices=("auto", "bar", "lines", "quiet"), default="auto",
                         help="a bar over trials (auto: on a terminal) or a line per finished trial")
     parser.set_defaults(func=sweep_command)

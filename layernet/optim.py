@@ -36,6 +36,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._validation import check_fraction, check_positive, invalid_argument
+from .kernels.optim import adam_update, rmsprop_update, sgd_momentum_update, sgd_update
 from .registry import OPTIMIZERS
 
 
@@ -82,15 +83,24 @@ class Optimizer:
                     f"{self._name}.step: gradient of '{name}' has shape {grad.shape}, "
                     f"the parameter has shape {param.shape}"
                 )
-            if self.weight_decay and is_weight(name):
-                grad = grad + self.weight_decay * param
-            self._update(name, param, grad)
+            decay = self.weight_decay if is_weight(name) else 0.0
+            grad = np.ascontiguousarray(grad, dtype=param.dtype)
+            if param.flags.c_contiguous:
+                self._update(name, param, grad, decay)
+            else:  # a strided view: update a contiguous copy, then write it back
+                target = np.ascontiguousarray(param)
+                self._update(name, target, grad, decay)
+                param[...] = target
 
-    def _update(self, name: str, param: np.ndarray, grad: np.ndarray) -> None:
+    def _update(self, name: str, param: np.ndarray, grad: np.ndarray, weight_decay: float) -> None:
+        """Update the C-contiguous ``param`` in place from ``grad`` (same shape and dtype, contiguous),
+        with coupled L2 ``weight_decay`` (0 for parameters that are not weights). Subclasses call
+        a kernel of ``layernet.kernels.optim`` on ``_flat`` views."""
         raise NotImplementedError
 
     def _slot(self, slot: str, name: str, param: np.ndarray) -> np.ndarray:
-        """The state array ``slot`` of parameter ``name`` (zeros on first use), in the param's dtype."""
+        """A 1-D view of the state array ``slot`` of parameter ``name`` (kept in the parameter's shape
+        and dtype, zeros on first use); a kernel writes through it in place."""
         store = self.state[slot]
         if name not in store:
             store[name] = np.zeros_like(param)
@@ -100,7 +110,9 @@ class Optimizer:
                 f"{self._name}: state '{slot}/{name}' has shape {value.shape}, "
                 f"the parameter has shape {param.shape} (optimizer state from another model?)"
             )
-        return value.astype(param.dtype, copy=False)
+        if value.dtype != param.dtype or not value.flags.c_contiguous:
+            value = store[name] = np.ascontiguousarray(value, dtype=param.dtype)
+        return _flat(value)
 
     # ------------------------------------------------------------------ state and config
     def state_dict(self) -> dict[str, np.ndarray]:
@@ -159,21 +171,13 @@ class SGD(Optimizer):
         self.slots = ("v",) if self.momentum > 0 else ()
         super().__init__(lr, weight_decay)
 
-    def _update(self, name, param, grad):
+    def _update(self, name, param, grad, weight_decay):
+        dtype = param.dtype.type
         if self.momentum == 0:
-            param -= self.lr * grad
+            sgd_update(_flat(param), _flat(grad), dtype(self.lr), dtype(weight_decay))
             return
-        mu = self.momentum
-        v = self._slot("v", name, param)
-        if self.nesterov:
-            v_prev = v.copy()
-            v *= mu
-            v -= self.lr * grad
-            param += -mu * v_prev + (1 + mu) * v
-        else:  # in place: the same arithmetic as v = mu * v - lr * grad, without new arrays
-            v *= mu
-            v -= self.lr * grad
-            param += v
+        sgd_momentum_update(_flat(param), _flat(grad), self._slot("v", name, param), dtype(self.lr), dtype(self.momentum),
+                            dtype(1 + self.momentum), dtype(weight_decay), self.nesterov)
 
 
 @OPTIMIZERS.register("rmsprop")
@@ -191,10 +195,10 @@ class RMSProp(Optimizer):
         self.eps = check_positive("RMSProp", "eps", eps)
         super().__init__(lr, weight_decay)
 
-    def _update(self, name, param, grad):
-        cache = self.decay * self._slot("cache", name, param) + (1 - self.decay) * grad**2
-        self.state["cache"][name] = cache
-        param -= self.lr * grad / (np.sqrt(cache) + self.eps)
+    def _update(self, name, param, grad, weight_decay):
+        dtype = param.dtype.type
+        rmsprop_update(_flat(param), _flat(grad), self._slot("cache", name, param), dtype(self.lr), dtype(self.decay),
+                       dtype(1 - self.decay), dtype(self.eps), dtype(weight_decay))
 
 
 @OPTIMIZERS.register("adam")
@@ -211,11 +215,14 @@ class Adam(Optimizer):
         self.eps = check_positive("Adam", "eps", eps)
         super().__init__(lr, weight_decay)
 
-    def _update(self, name, param, grad):
+    def _update(self, name, param, grad, weight_decay):
+        dtype = param.dtype.type
         b1, b2, t = self.beta1, self.beta2, self.t
-        m = b1 * self._slot("m", name, param) + (1 - b1) * grad
-        v = b2 * self._slot("v", name, param) + (1 - b2) * grad**2
-        self.state["m"][name], self.state["v"][name] = m, v
-        m_hat = m / (1 - b1**t)
-        v_hat = v / (1 - b2**t)
-        param -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        adam_update(_flat(param), _flat(grad), self._slot("m", name, param), self._slot("v", name, param), dtype(self.lr),
+                    dtype(b1), dtype(1 - b1), dtype(b2), dtype(1 - b2), dtype(self.eps), dtype(1 - b1**t),
+                    dtype(1 - b2**t), dtype(weight_decay))
+
+
+def _flat(array: np.ndarray) -> np.ndarray:
+    """A 1-D view of a C-contiguous array (the kernels index elements in memory order)."""
+    return array.reshape(-1)

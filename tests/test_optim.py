@@ -174,6 +174,36 @@ def test_update_is_in_place_and_keeps_dtype(kind, dtype, rng):
     assert all(a.dtype == dtype for a in opt.state_dict().values() if a.ndim)
 
 
+@pytest.mark.parametrize("kind, kwargs", [("sgd", {"momentum": 0.9}), ("rmsprop", {}), ("adam", {})])
+def test_strided_parameter_is_updated_like_a_contiguous_one(kind, kwargs, rng):
+    """A parameter that is a strided view (not C-contiguous) is updated through a copy, written back."""
+    grads = grad_sequence(rng, 3)
+    contiguous = make_model(rng)
+    strided = FakeModel({})
+    for n, p in contiguous.params.items():  # the same values, as Fortran-ordered arrays
+        strided.params[n] = np.asfortranarray(p)
+        strided.grads[n] = np.zeros_like(p)
+    assert not strided.params["0.W"].flags.c_contiguous
+    views = {n: p for n, p in strided.params.items()}
+    run(OPTIMIZERS.get(kind)(lr=0.1, weight_decay=0.01, **kwargs), contiguous, grads)
+    run(OPTIMIZERS.get(kind)(lr=0.1, weight_decay=0.01, **kwargs), strided, grads)
+    for n in NAMES_SHAPES:
+        assert strided.params[n] is views[n]
+        np.testing.assert_allclose(strided.params[n], contiguous.params[n], rtol=1e-12)
+
+
+def test_state_of_another_dtype_is_converted_and_kept(rng):
+    """Float64 state loaded into a float32 model is converted once and then updated in place."""
+    model = make_model(rng, np.float32)
+    opt = SGD(lr=0.1, momentum=0.9)
+    opt.load_state_dict({"t": np.array(1), "lr": np.array(0.1),
+                         **{f"v/{n}": np.ones(s) for n, s in NAMES_SHAPES.items()}})
+    run(opt, model, grad_sequence(rng, 2, np.float32))
+    state = opt.state_dict()
+    assert all(state[f"v/{n}"].dtype == np.float32 for n in NAMES_SHAPES)
+    assert not np.allclose(state["v/0.W"], 0.9 * 0.9)  # the gradients moved it: the update was not lost
+
+
 @pytest.mark.parametrize(
     "kind, kwargs",
     [("sgd", {"momentum": 0.9, "nesterov": True}), ("rmsprop", {}), ("adam", {}), ("sgd", {})],

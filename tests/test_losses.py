@@ -131,17 +131,37 @@ def test_labels_may_be_whole_floats_and_lists():
 
 
 def test_large_batch_matches_numpy_formula(rng):
-    """Many rows through the parallel kernel agree with the textbook formula row by row."""
-    scores = rng.standard_normal((1000, 17)) * 5
-    y = _labels(rng, 1000, 17)
+    """Enough rows for the parallel kernel; they agree with the textbook formula row by row."""
+    from layernet.kernels.softmax import PARALLEL_MIN_SCORES
+
+    n, c = 4000, 17
+    assert n * c >= PARALLEL_MIN_SCORES
+    scores = rng.standard_normal((n, c)) * 5
+    y = _labels(rng, n, c)
     loss = SoftmaxCrossEntropy()
     value = loss.forward(scores, y)
     shifted = scores - scores.max(axis=1, keepdims=True)
     p = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
-    assert value == pytest.approx(-np.mean(np.log(p[np.arange(1000), y])), rel=1e-12)
-    onehot = np.eye(17)[y]
-    np.testing.assert_allclose(loss.backward(), (p - onehot) / 1000, rtol=1e-10, atol=1e-17)
+    assert value == pytest.approx(-np.mean(np.log(p[np.arange(n), y])), rel=1e-12)
+    onehot = np.eye(c)[y]
+    np.testing.assert_allclose(loss.backward(), (p - onehot) / n, rtol=1e-10, atol=1e-17)
     np.testing.assert_allclose(softmax_probabilities(scores), p, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_serial_and_parallel_kernels_agree_bit_for_bit(dtype, rng):
+    """Small inputs take the serial kernel, large ones the parallel one: the same numbers either way."""
+    from layernet.kernels import softmax as kernels
+
+    scores = (rng.standard_normal((300, 7)) * 3).astype(dtype)
+    y = _labels(rng, 300, 7).astype(np.intp)
+    outputs = []
+    for kernel in (kernels._softmax_cross_entropy_serial, kernels._softmax_cross_entropy_parallel):
+        loss_rows, dscores = np.empty(300, dtype), np.empty_like(scores)
+        kernel(scores, y, loss_rows, dscores)
+        outputs.append((loss_rows, dscores))
+    np.testing.assert_array_equal(outputs[0][0], outputs[1][0])
+    np.testing.assert_array_equal(outputs[0][1], outputs[1][1])
 
 
 # --------------------------------------------------------------------------- stability

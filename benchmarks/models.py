@@ -115,28 +115,71 @@ def batches(x, y, n_batches: int, seed: int = 0):
     return out
 
 
-def bench_steps(x, y, torch, repeats: int, models=MODELS) -> list[dict]:
-    """Median step time of each model for layernet and torch, interleaved; images/s and ratio."""
-    from .harness import interleave
+class StepProcess:
+    """A ``step_worker`` child for one library and model; ``times(settle, timed)`` asks it for a block."""
 
-    data = batches(x, y, 8)
+    def __init__(self, lib: str, name: str, images: int, threads: int):
+        import subprocess
+        import sys
+
+        from .harness import ROOT
+
+        self.lib = lib
+        self.proc = subprocess.Popen([sys.executable, "-m", "benchmarks.step_worker", lib, name, str(images), str(threads)],
+                                     cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True)
+        self._read()  # {"ready": true} once the model is built and warmed up
+
+    def _read(self):
+        import json
+
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"step worker ({self.lib}) failed (exit {self.proc.wait()}):\n"
+                               f"{self.proc.stderr.read()[-3000:]}")
+        return json.loads(line)
+
+    def times(self, settle: int, timed: int) -> list:
+        self.proc.stdin.write(f"{settle} {timed}\n")
+        self.proc.stdin.flush()
+        return self._read()
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=60)
+
+
+def bench_steps(torch, repeats: int, models=MODELS, images: int = 8192, threads: int = 2,
+                block: tuple = (3, 10)) -> list[dict]:
+    """Median step time of each model for layernet and torch; images/s and the ratio.
+
+    Each library trains in its own process (``step_worker``: the reason is there), both started
+    side by side; ``repeats`` rounds alternate between them, each round giving each library a
+    block of consecutive steps, ``block = (settle, timed)``: ``settle`` untimed steps (the cores,
+    caches and thread pools come back to it from the other process) and then ``timed`` timed
+    ones, as in an epoch. The median is over all timed steps. Each process loads the first
+    ``images`` MNIST training images itself.
+
+    Why blocks of 3 + 10: with 1 + 3 the MLP ratio of one quiet run ranged 0.82-1.01 over
+    repeated measurements; with 5 + 20, 0.80-0.84 (``python -m benchmarks --only steps``).
+    """
     rows = []
     for name in models:
-        model = layernet_model(name)
-        cases = {}
-        for lib, step in (("layernet", layernet_trainer(model)),
-                          ("torch", torch_trainer(torch, torch_model(torch, model)) if torch else None)):
-            if step is None:
-                continue
-            counter = iter(range(10**9))
-
-            def run(step=step, counter=counter):
-                xb, yb = data[next(counter) % len(data)]
-                step(xb, yb)
-
-            cases[lib] = run
-        med = interleave(cases, repeats, warmup=2)
-        row = {"model": name, "layernet_ms": 1e3 * med["layernet"], "layernet_img_s": BATCH / med["layernet"]}
+        libs = ("layernet", "torch") if torch is not None else ("layernet",)
+        workers = [StepProcess(lib, name, images, threads) for lib in libs]
+        try:
+            times = {w.lib: [] for w in workers}
+            for _ in range(repeats):
+                for worker in workers:
+                    times[worker.lib] += worker.times(*block)
+        finally:
+            for worker in workers:
+                worker.close()
+        med = {lib: float(np.median(values)) for lib, values in times.items()}
+        row = {"model": name, "layernet_ms": 1e3 * med["layernet"], "layernet_img_s": BATCH / med["layernet"],
+               "method": f"one process per library, {repeats} interleaved blocks of {block[0]} untimed + "
+                         f"{block[1]} timed steps"}
         if "torch" in med:
             row.update(torch_ms=1e3 * med["torch"], torch_img_s=BATCH / med["torch"],
                        ratio=med["layernet"] / med["torch"])

@@ -42,13 +42,20 @@ def set_threads(threads: int):
     return optional_torch(threads)
 
 
+#: Seconds to wait before each case's untimed call in ``interleave``. PyTorch's OpenMP threads
+#: busy-wait for a few milliseconds after each parallel region (libgomp's default spin count);
+#: a case timed while they spin shares the two cores with them. One untimed call alone was not
+#: enough for short cases: the affine 784->512 forward measured 2.9x PyTorch's time that way.
+HANDOVER_PAUSE = 0.02
+
+
 def interleave(cases: dict, repeats: int, warmup: int = 1) -> dict:
     """Median seconds of each zero-argument callable in ``cases``, timed in interleaved rounds.
 
-    In each round every case runs twice and only its second call is timed: the untimed call
-    absorbs the hand-over from the previous case (PyTorch's OpenMP threads keep spinning for a
-    while after each call, OpenBLAS's workers too), so neither library is timed while the
-    other's idle threads still hold the cores.
+    In each round every case waits ``HANDOVER_PAUSE`` (the previous case's idle threads stop
+    spinning and go to sleep), runs once untimed (it takes the cores, caches and its own thread
+    pool back) and then once timed, so neither library is timed while the other's idle threads
+    still hold the cores.
     """
     for fn in cases.values():
         for _ in range(warmup):
@@ -57,6 +64,7 @@ def interleave(cases: dict, repeats: int, warmup: int = 1) -> dict:
     clock = time.perf_counter
     for _ in range(repeats):
         for name, fn in cases.items():
+            time.sleep(HANDOVER_PAUSE)
             fn()  # settle: take the cores back from the previous case's spinning threads
             start = clock()
             fn()

@@ -23,6 +23,8 @@ from ._jit import njit_kernel
 #: faster when the cores are shared, because a memory-bound pass gains little from a second thread
 #: while a parallel region waits for its slowest thread. ``prange`` stays, so flipping this flag
 #: is all it takes to parallelise (still deterministic: one thread per block of elements).
+#: Checked again with one process per library (LeNet-BN train step, two runs each): parallel
+#: ReLU kernels gave 1.11x and 1.12x PyTorch's step, serial ones 0.94x and 1.02x.
 PARALLEL = False
 
 

@@ -49,6 +49,14 @@ def set_threads(threads: int):
 HANDOVER_PAUSE = 0.02
 
 
+def _busy_wait(seconds: float) -> None:
+    """Spin on this thread for ``seconds``. Not ``time.sleep``: an idle virtual CPU is slow to
+    come back (tiny cases timed right after a sleep took ~4 ms, a scheduler tick)."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
 def interleave(cases: dict, repeats: int, warmup: int = 1) -> dict:
     """Median seconds of each zero-argument callable in ``cases``, timed in interleaved rounds.
 
@@ -64,7 +72,7 @@ def interleave(cases: dict, repeats: int, warmup: int = 1) -> dict:
     clock = time.perf_counter
     for _ in range(repeats):
         for name, fn in cases.items():
-            time.sleep(HANDOVER_PAUSE)
+            _busy_wait(HANDOVER_PAUSE)
             fn()  # settle: take the cores back from the previous case's spinning threads
             start = clock()
             fn()

@@ -11,7 +11,8 @@ import yaml
 from layernet.config import ConfigError, load_yaml
 from layernet.sweep import table
 from layernet.sweep.local import LocalExecutor, probe
-from layernet.sweep.runner import dry_run_lines, plan_sweep, run_sweep
+from layernet.sweep.runner import plan_sweep, run_sweep
+from layernet.sweep.text import dry_run_lines
 from layernet.sweep.space import Space, parse_dimension
 
 BASE = """\
@@ -179,19 +180,24 @@ def test_fake_sweep_records_failures_and_best(tmp_path, monkeypatch):
     assert resolved["base"] == str(tmp_path / "base.yaml") and resolved["space"]["optimizer.lr"]
 
 
-def test_resume_runs_only_missing_trials(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    path = write_sweep(tmp_path, SWEEP.replace("trials: 4", "trials: 6"))
+def interrupted_after(finished: int):
+    """A fake train_fn whose trials succeed until ``finished`` have run; the next one is a Ctrl-C."""
     seen = []
 
-    def interrupted(task):
-        if len(seen) == 3:
+    def train(task):
+        if len(seen) == finished:
             raise KeyboardInterrupt
         seen.append(task["trial"])
         return fake_trial(task)
 
+    return train
+
+
+def test_resume_runs_only_missing_trials(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = write_sweep(tmp_path, SWEEP.replace("trials: 4", "trials: 6"))
     with pytest.raises(KeyboardInterrupt):
-        run_sweep(path, train_fn=interrupted, progress="quiet")
+        run_sweep(path, train_fn=interrupted_after(3), progress="quiet")
     sweep_dir = tmp_path / "sweeps" / "tiny-sweep"
     first = table.read_table(sweep_dir / "trials.csv")
     assert [r["status"] != "pending" for r in first] == [True] * 3 + [False] * 3

@@ -16,7 +16,7 @@ from layernet.sweep.optuna_search import OptunaSearch, to_distributions, to_para
 from layernet.sweep.runner import plan_sweep, run_sweep
 from layernet.sweep.space import Space
 
-from test_sweep import SWEEP, cli, fake_trial, write_sweep
+from test_sweep import SWEEP, cli, fake_trial, interrupted_after, write_sweep
 
 OPTUNA_SWEEP = SWEEP.replace("{type: random, trials: 4}", "{type: optuna, trials: 4}")
 
@@ -159,16 +159,8 @@ def test_failing_and_invalid_trials_are_recorded_and_the_sweep_goes_on(tmp_path,
 def test_resume_replays_finished_trials_and_asks_only_the_missing(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     path = write_sweep(tmp_path, OPTUNA_SWEEP.replace("trials: 4", "trials: 6"))
-    seen = []
-
-    def interrupted(task):
-        if len(seen) == 3:
-            raise KeyboardInterrupt
-        seen.append(task["trial"])
-        return fake_trial(task)
-
     with pytest.raises(KeyboardInterrupt):
-        run_sweep(path, train_fn=interrupted, progress="quiet")
+        run_sweep(path, train_fn=interrupted_after(3), progress="quiet")
     sweep_dir = tmp_path / "sweeps" / "tiny-sweep"
     first = table.read_table(sweep_dir / "trials.csv")
     assert [r["status"] in table.FINISHED for r in first] == [True] * 3 + [False] * 3

@@ -7,8 +7,9 @@ One concept per module: ``space`` (distributions, seeded sampling, grids), ``spe
 file's schema and validation), ``trial`` (the training function every executor runs), ``local``
 and ``dask_executor`` (where trials run), ``table`` (trials.csv and best.yaml), ``runner`` (the
 loop: plan, validate, run, record, resume), ``optuna_search`` (the TPE study behind ``search:
-{type: optuna}``), ``progress``, ``plots`` and ``command`` (``layernet sweep``). Nothing heavy is imported here: a worker process imports this package before it has
-set its thread counts.
+{type: optuna}``), ``progress``, ``plots``, ``text`` (the dry run and the summary line) and
+``command`` (``layernet sweep``). Nothing heavy is imported here: a worker process imports this
+package before it has set its thread counts.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import importlib
 _LAZY = {
     "run_sweep": "layernet.sweep.runner",
     "plan_sweep": "layernet.sweep.runner",
-    "dry_run_lines": "layernet.sweep.runner",
+    "dry_run_lines": "layernet.sweep.text",
     "load_sweep": "layernet.sweep.spec",
     "run_trial": "layernet.sweep.trial",
     "save_sweep_plots": "layernet.sweep.plots",

@@ -41,7 +41,8 @@ def _error(message: str) -> int:
 
 
 def sweep_command(args) -> int:
-    from .runner import SweepError, dry_run_lines, plan_sweep, run_sweep, summary_line
+    from .runner import SweepError, plan_sweep, run_sweep
+    from .text import dry_run_lines, summary_line
 
     try:
         if args.dry_run:

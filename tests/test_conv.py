@@ -90,6 +90,21 @@ def test_matches_reference_loops(rng, dtype, c, hw, k, s, p, n, bias):
     _assert_close(got, (ref_out, ref_dx, ref_dw, ref_db), dtype)
 
 
+@pytest.mark.parametrize("k", [(1, 1), (1, 3), (2, 2), (3, 3), (5, 5), (7, 7), (2, 5)])
+def test_direct_kernel_every_tap_grouping(rng, k):
+    """The direct forward adds the KH*KW taps four per pass, then one by one: tap counts 1, 3, 4,
+    9, 25, 49 and 10 cover only-remainder, exact and mixed groupings, against the loops."""
+    p = (k[0] // 2, k[1] // 2)
+    layer, x = _layer_and_input(rng, 1, (9, 8), k, 1, p, 2, True, filters=3)
+    assert layer._direct()
+    dout = rng.standard_normal(layer.forward(x).shape)
+    got = _run(layer, x, dout)
+    W, b = layer.params["W"], layer.params["b"]
+    ref_out = conv_forward_naive(x, W, b, (1, 1), p)
+    ref_dx, ref_dw, ref_db = conv_backward_naive(dout, x, W, (1, 1), p)
+    _assert_close(got, (ref_out, ref_dx, ref_dw, ref_db), np.float64)
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("c, hw, k, s, p, n, bias", ORACLE_CASES)
 def test_matches_torch(rng, dtype, c, hw, k, s, p, n, bias):

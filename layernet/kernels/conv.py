@@ -7,7 +7,9 @@ xp[n, c, oh*sh + kh, ow*sw + kw]`` (``xp`` is x inside a zero border of ``(ph, p
   kernel tap ``(kh, kw)`` is one long multiply-add loop over the whole output plane. The plane is
   kept "wide", with the row pitch ``Wp`` of the padded input, so that tap's input is a single
   contiguous run ``xp_flat[kh*Wp + kw : kh*Wp + kw + L]`` with ``L = (OH - 1)*Wp + OW``; the
-  ``Wp - OW`` extra columns of each wide row are computed and thrown away. No im2col.
+  ``Wp - OW`` extra columns of each wide row are computed and thrown away. No im2col. The
+  forward adds four taps per pass over the plane (128x1x28x28 -> 32 filters, 2 cores: 5x5
+  5.6-6.1 -> 3.9 ms, 7x7 8.1-10.3 -> 6.1-6.8 ms, against one tap per pass).
 - **im2col, any channel count and stride** (``pad_channels_last``, ``im2col_rows``,
   ``rows_to_nchw``, ``nchw_to_rows``, ``col2im_rows``): a chunk of images is copied into a
   padded channels-last buffer ``(B, Hp, Wp*C)``; the column matrix has one row per output pixel
@@ -42,6 +44,7 @@ def direct_forward(xp, w, b, wp, out, acc):
     """
     n_img, n_filt, oh_n, ow_n = out.shape
     kh_n, kw_n = w.shape[1], w.shape[2]
+    n_taps = kh_n * kw_n
     length = (oh_n - 1) * wp + ow_n
     for n in prange(n_img):
         xf = xp[n]
@@ -50,13 +53,26 @@ def direct_forward(xp, w, b, wp, out, acc):
             bias = b[f]
             for i in range(length):
                 a[i] = bias
-            for kh in range(kh_n):
-                for kw in range(kw_n):
-                    wv = w[f, kh, kw]
-                    start = kh * wp + kw
-                    src = xf[start : start + length]
-                    for i in range(length):
-                        a[i] += wv * src[i]
+            # taps t = kh*KW + kw in groups of four per pass over the plane: one load and one
+            # store of a[i] per four multiply-adds (one per multiply-add tap by tap)
+            t = 0
+            while t + 4 <= n_taps:
+                o0, o1 = (t // kw_n) * wp + t % kw_n, ((t + 1) // kw_n) * wp + (t + 1) % kw_n
+                o2, o3 = ((t + 2) // kw_n) * wp + (t + 2) % kw_n, ((t + 3) // kw_n) * wp + (t + 3) % kw_n
+                s0, s1 = xf[o0 : o0 + length], xf[o1 : o1 + length]
+                s2, s3 = xf[o2 : o2 + length], xf[o3 : o3 + length]
+                w0, w1 = w[f, t // kw_n, t % kw_n], w[f, (t + 1) // kw_n, (t + 1) % kw_n]
+                w2, w3 = w[f, (t + 2) // kw_n, (t + 2) % kw_n], w[f, (t + 3) // kw_n, (t + 3) % kw_n]
+                for i in range(length):
+                    a[i] += w0 * s0[i] + w1 * s1[i] + w2 * s2[i] + w3 * s3[i]
+                t += 4
+            while t < n_taps:
+                o0 = (t // kw_n) * wp + t % kw_n
+                s0 = xf[o0 : o0 + length]
+                w0 = w[f, t // kw_n, t % kw_n]
+                for i in range(length):
+                    a[i] += w0 * s0[i]
+                t += 1
             for oh in range(oh_n):
                 row = a[oh * wp : oh * wp + ow_n]
                 dst = out[n, f, oh]

@@ -15,9 +15,6 @@ N*C*L is stored besides ``out``: backward recomputes ``xhat`` from ``x``, ``mean
 Sums accumulate in float64 for float32 data as well. Per-channel vectors (gamma, beta, mean,
 var, inv_std, dgamma, dbeta) are float64 arrays of length C; the big arrays keep the input's
 dtype. Each channel is handled by one thread, so results do not depend on the thread count.
-
-The optional ReLU fusion (``relu=True``) writes ``max(0, out)`` in the same pass, and backward
-then passes the gradient only where that output is positive.
 """
 
 from __future__ import annotations
@@ -39,10 +36,10 @@ PARALLEL = True
 
 
 @njit_kernel(parallel=PARALLEL)
-def batchnorm_forward_train(x, gamma, beta, eps, relu, out, mean, var):
+def batchnorm_forward_train(x, gamma, beta, eps, out, mean, var):
     """Training-mode batch norm with batch statistics.
 
-    x (N, C, L); gamma, beta (C,) float64; eps float; relu bool (apply max(0, .) to out).
+    x (N, C, L); gamma, beta (C,) float64; eps float.
     Written: out (N, C, L) = gamma * (x - mean) / sqrt(var + eps) + beta;
     mean (C,), var (C,) float64: the batch mean and the *biased* batch variance.
     """
@@ -64,50 +61,44 @@ def batchnorm_forward_train(x, gamma, beta, eps, relu, out, mean, var):
         v = q / count
         mean[c] = mu
         var[c] = v
-        _affine_channel(x, c, mu, gamma[c] / math.sqrt(v + eps), beta[c], relu, out)
+        _affine_channel(x, c, mu, gamma[c] / math.sqrt(v + eps), beta[c], out)
 
 
 @njit_kernel(parallel=PARALLEL)
-def batchnorm_forward_eval(x, center, scale, shift, relu, out):
+def batchnorm_forward_eval(x, center, scale, shift, out):
     """Eval-mode batch norm as one affine map per channel (statistics are constants).
 
     x (N, C, L); center = running_mean, scale = gamma / sqrt(running_var + eps), shift = beta,
-    all (C,) float64; relu bool. Written: out (N, C, L) = (x - center[c]) * scale[c] + shift[c].
+    all (C,) float64. Written: out (N, C, L) = (x - center[c]) * scale[c] + shift[c].
     """
     for c in prange(x.shape[1]):
-        _affine_channel(x, c, center[c], scale[c], shift[c], relu, out)
+        _affine_channel(x, c, center[c], scale[c], shift[c], out)
 
 
 @njit_kernel
-def _affine_channel(x, c, center, scale, shift, relu, out):
-    """out[:, c, :] = (x[:, c, :] - center) * scale + shift (then max(0, .) if relu).
+def _affine_channel(x, c, center, scale, shift, out):
+    """out[:, c, :] = (x[:, c, :] - center) * scale + shift.
 
     Subtracting the centre first (rather than folding it into the shift) keeps float32
     accurate when the mean is large compared with the spread.
     """
     n_img, length = x.shape[0], x.shape[2]
-    zero = out.dtype.type(0)
     m = out.dtype.type(center)
     sc = out.dtype.type(scale)
     sh = out.dtype.type(shift)
     for n in range(n_img):
         src = x[n, c]
         dst = out[n, c]
-        if relu:
-            for i in range(length):
-                dst[i] = max((src[i] - m) * sc + sh, zero)
-        else:
-            for i in range(length):
-                dst[i] = (src[i] - m) * sc + sh
+        for i in range(length):
+            dst[i] = (src[i] - m) * sc + sh
 
 
 @njit_kernel(parallel=PARALLEL)
-def batchnorm_backward(x, dout, out, mean, inv_std, gamma, training, relu, dx, dgamma, dbeta):
+def batchnorm_backward(x, dout, mean, inv_std, gamma, training, dx, dgamma, dbeta):
     """Gradients of batch norm (compact form).
 
-    x, dout (N, C, L); out (N, C, L) the forward output, read only if ``relu`` (then the
-    gradient is passed only where out > 0); mean, inv_std, gamma (C,) float64.
-    With M = N*L, g = dout (masked by the ReLU if fused) and xhat = (x - mean) * inv_std:
+    x, dout (N, C, L); mean, inv_std, gamma (C,) float64.
+    With M = N*L, g = dout and xhat = (x - mean) * inv_std:
 
         dbeta[c]  = sum(g)                  dgamma[c] = sum(g * xhat)
         training: dx = gamma * inv_std / M * (M * g - dbeta - xhat * dgamma)
@@ -118,7 +109,6 @@ def batchnorm_backward(x, dout, out, mean, inv_std, gamma, training, relu, dx, d
     """
     n_img, n_chan, length = x.shape
     count = n_img * length
-    zero = dx.dtype.type(0)
     for c in prange(n_chan):
         mu = mean[c]
         istd = inv_std[c]
@@ -127,17 +117,10 @@ def batchnorm_backward(x, dout, out, mean, inv_std, gamma, training, relu, dx, d
         for n in range(n_img):
             xr = x[n, c]
             gr = dout[n, c]
-            if relu:
-                orow = out[n, c]
-                for i in range(length):
-                    g = gr[i] if orow[i] > zero else zero
-                    sg += g
-                    sgx += g * (xr[i] - mu)
-            else:
-                for i in range(length):
-                    g = gr[i]
-                    sg += g
-                    sgx += g * (xr[i] - mu)
+            for i in range(length):
+                g = gr[i]
+                sg += g
+                sgx += g * (xr[i] - mu)
         sgx *= istd
         dbeta[c] = sg
         dgamma[c] = sgx
@@ -157,11 +140,5 @@ def batchnorm_backward(x, dout, out, mean, inv_std, gamma, training, relu, dx, d
             xr = x[n, c]
             gr = dout[n, c]
             dr = dx[n, c]
-            if relu:
-                orow = out[n, c]
-                for i in range(length):
-                    g = gr[i] if orow[i] > zero else zero
-                    dr[i] = af * g + bf * (xr[i] - mf) + df
-            else:
-                for i in range(length):
-                    dr[i] = af * gr[i] + bf * (xr[i] - mf) + df
+            for i in range(length):
+                dr[i] = af * gr[i] + bf * (xr[i] - mf) + df

@@ -80,12 +80,12 @@ class BatchNorm(Layer):
                 )
             mean = np.empty(self.num_features)
             var = np.empty(self.num_features)
-            batchnorm_forward_train(x3, gamma, beta, self.eps, False, out, mean, var)
+            batchnorm_forward_train(x3, gamma, beta, self.eps, out, mean, var)
             self._update_running(mean, var)
         else:
             mean = self.buffers["running_mean"].astype(np.float64)
             var = self.buffers["running_var"].astype(np.float64)
-            batchnorm_forward_eval(x3, mean, gamma / np.sqrt(var + self.eps), beta, False, out)
+            batchnorm_forward_eval(x3, mean, gamma / np.sqrt(var + self.eps), beta, out)
         self.save_cache(x.shape, x3, mean, 1.0 / np.sqrt(var + self.eps), gamma, bool(training))
         return out.reshape(x.shape)
 
@@ -105,7 +105,7 @@ class BatchNorm(Layer):
         dx = np.empty(x3.shape, dtype=x3.dtype)
         dgamma = np.empty(self.num_features)
         dbeta = np.empty(self.num_features)
-        batchnorm_backward(x3, dout3, dout3, mean, inv_std, gamma, training, False, dx, dgamma, dbeta)
+        batchnorm_backward(x3, dout3, mean, inv_std, gamma, training, dx, dgamma, dbeta)
         self.set_grad("gamma", dgamma)
         self.set_grad("beta", dbeta)
         return dx.reshape(x_shape)

@@ -108,7 +108,7 @@ def main(argv=None):
     print(f"float32 {SHAPE}, numba threads {numba.get_num_threads()} ({numba.threading_layer()}), "
           f"torch {version or 'not installed'} with 2 threads, median of {args.repeats} interleaved rounds; "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other processes inflate both columns)")
-    print(f"| case | layernet ms | torch ms | ratio |\n|---|---|---|---|")
+    print("| case | layernet ms | torch ms | ratio |\n|---|---|---|---|")
     for name, (a, b) in times.items():
         ms = float(np.median(a))
         if b:

@@ -14,6 +14,10 @@ process's peak RSS; the layernet child never imports torch.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import tempfile
 import time
 
 import numpy as np
@@ -119,27 +123,24 @@ class StepProcess:
     """A ``step_worker`` child for one library and model; ``times(settle, timed)`` asks it for a block."""
 
     def __init__(self, lib: str, name: str, images: int, threads: int):
-        import subprocess
-        import sys
-
         from .harness import ROOT
 
         self.lib = lib
+        self.stderr = tempfile.TemporaryFile(mode="w+")  # a file, not a pipe: a chatty child never blocks
         self.proc = subprocess.Popen([sys.executable, "-m", "benchmarks.step_worker", lib, name, str(images), str(threads)],
-                                     cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
                                      text=True)
         self._read()  # {"ready": true} once the model is built and warmed up
 
     def _read(self):
-        import json
-
         line = self.proc.stdout.readline()
         if not line:
-            raise RuntimeError(f"step worker ({self.lib}) failed (exit {self.proc.wait()}):\n"
-                               f"{self.proc.stderr.read()[-3000:]}")
+            self.stderr.seek(0)
+            raise RuntimeError(f"step worker ({self.lib}) failed (exit {self.proc.wait()}):\n{self.stderr.read()[-3000:]}")
         return json.loads(line)
 
     def times(self, settle: int, timed: int) -> list:
+        """Seconds of each of ``timed`` consecutive steps, run after ``settle`` untimed ones."""
         self.proc.stdin.write(f"{settle} {timed}\n")
         self.proc.stdin.flush()
         return self._read()
@@ -148,6 +149,7 @@ class StepProcess:
         if self.proc.poll() is None:
             self.proc.stdin.close()
             self.proc.wait(timeout=60)
+        self.stderr.close()
 
 
 def bench_steps(torch, repeats: int, models=MODELS, images: int = 8192, threads: int = 2,

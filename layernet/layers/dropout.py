@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from .._validation import check_fraction
 from ..init import as_rng
 from ..registry import LAYERS

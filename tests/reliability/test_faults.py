@@ -262,8 +262,8 @@ def test_checkpoint_from_another_architecture_names_the_parameter(change, parame
     run_dir = _copy_run(run_dir, tmp_path)
     monkeypatch.chdir(tmp_path)
     overrides = [f"{k}={v}" for k, v in change.items()]
-    line = assert_usage_error(run_main(["train", config, *overrides, "trainer.epochs=2", "--resume", run_dir], capsys),
-                              "last.npz", parameter, *shapes)
+    assert_usage_error(run_main(["train", config, *overrides, "trainer.epochs=2", "--resume", run_dir], capsys),
+                       "last.npz", parameter, *shapes)
     # nothing was changed by the refused resume
     assert load_checkpoint(run_dir / "checkpoints" / "last.npz").trainer["epoch"] == 1
 

@@ -130,8 +130,8 @@ def cmd_gradcheck(args) -> int:
     import numpy as np
 
     from .gradcheck import BAD, GOOD, gradcheck_report
+    from .losses import make_loss
     from .model import Sequential
-    from .registry import LOSSES
 
     _, resolved, dataset = _config_and_data(args)
     # Random inputs of the data's shape, not real examples: flat image backgrounds make max-pool
@@ -141,7 +141,7 @@ def cmd_gradcheck(args) -> int:
     y = rng.integers(0, dataset.num_classes, size=args.batch_size)
     model = Sequential.from_config(resolved["model"], input_shape=dataset.input_shape, rng=resolved["seed"])
     model.astype(np.float64)
-    loss = LOSSES.get(resolved["model"]["loss"]).from_config({})
+    loss = make_loss(resolved["model"]["loss"])
     report = gradcheck_report(model, loss, x, y, samples=args.samples, seed=args.seed)
 
     rows = [(group, name, error) for group, errors in report.items() for name, error in errors.items()]

@@ -91,6 +91,13 @@ class Loss:
         return f"{self.name}({args})"
 
 
+
+def make_loss(spec) -> Loss:
+    """The loss a config names: ``"hinge"`` or ``{"type": "hinge", "margin": 0.5}`` (ValueError
+    naming the loss for an unknown name or bad arguments)."""
+    spec = {"type": spec} if isinstance(spec, str) else dict(spec)
+    return LOSSES.get(spec["type"]).from_config(spec)
+
 @LOSSES.register("softmax_cross_entropy")
 class SoftmaxCrossEntropy(Loss):
     """Softmax followed by the cross-entropy of the true class, averaged over the batch.

@@ -44,13 +44,12 @@ def _build(run_config, cfg: dict, dataset):
     """
     from .config import check_model_shapes
     from .model import Sequential
-    from .registry import LOSSES, OPTIMIZERS, SCHEDULES
+    from .losses import make_loss
+    from .registry import OPTIMIZERS, SCHEDULES
 
     check_model_shapes(run_config, dataset.input_shape, num_classes=dataset.num_classes)
     model = Sequential.from_config(cfg["model"], input_shape=dataset.input_shape, rng=cfg["seed"])
-    loss_cfg = cfg["model"]["loss"]
-    loss_cfg = {"type": loss_cfg} if isinstance(loss_cfg, str) else dict(loss_cfg)
-    loss = LOSSES.get(loss_cfg["type"]).from_config(loss_cfg)
+    loss = make_loss(cfg["model"]["loss"])
     opt_cfg = dict(cfg["optimizer"])
     optimizer = OPTIMIZERS.get(opt_cfg.pop("type"))(**opt_cfg)
     schedule = None

@@ -183,6 +183,16 @@ BAD = [
      ["taken from optimizer.lr"]),
     ("unknown loss", "loss: softmax_cross_entropy", "loss: cross_entropy", 14, "model.loss",
      ["expected a loss", "found 'cross_entropy'", "did you mean 'softmax_cross_entropy'?"]),
+    ("unknown loss type", "loss: softmax_cross_entropy", "loss: {type: hindge, margin: 0.5}", 14, "model.loss.type",
+     ["expected a loss", "found 'hindge'", "did you mean 'hinge'?"]),
+    ("loss argument typo", "loss: softmax_cross_entropy", "loss: {type: hinge, margn: 0.5}", 14, "model.loss.margn",
+     ["did you mean 'margin'?", "model.loss 'hinge'"]),
+    ("bad loss argument", "loss: softmax_cross_entropy", "loss: {type: hinge, margin: -1}", 14, "model.loss.margin",
+     ["margin", "-1"]),
+    ("loss without type", "loss: softmax_cross_entropy", "loss: {margin: 0.5}", 14, "model.loss",
+     ["expected a 'type' key naming the loss", "hinge"]),
+    ("loss not a name", "loss: softmax_cross_entropy", "loss: 3", 14, "model.loss",
+     ["expected a loss name or a mapping", "found 3"]),
     ("unknown layer type", "{type: relu}", "{type: rellu}", 10, "model.layers[1].type",
      ["expected a layer type", "found 'rellu'", "did you mean 'relu'?"]),
     ("layer arg typo", "kernel_size: 3, padding", "kernal_size: 3, padding", 9, "model.layers[0].kernal_size",
@@ -201,6 +211,21 @@ BAD = [
     ("duplicate key", "  batch_size: 32", "  batch_size: 32\n  epochs: 4", 19, "trainer.epochs",
      ["expected each key once", "first on line 17"]),
 ]
+
+
+
+def test_loss_with_arguments_builds_that_loss(tmp_path):
+    """``loss: {type: hinge, margin: 0.5}`` reaches the training run as HingeLoss(margin=0.5)."""
+    from layernet.losses import HingeLoss, SoftmaxCrossEntropy, make_loss
+    from layernet.runner import _build, load_run_data
+
+    path = write(tmp_path, edit(GOOD, "loss: softmax_cross_entropy", "loss: {type: hinge, margin: 0.5}"))
+    run_config, cfg = load_config(path), resolve(path)
+    assert cfg["model"]["loss"] == {"type": "hinge", "margin": 0.5}
+    _, loss, _, _ = _build(run_config, cfg, load_run_data(cfg))
+    assert isinstance(loss, HingeLoss) and loss.margin == 0.5
+    assert isinstance(make_loss("softmax_cross_entropy"), SoftmaxCrossEntropy)
+    assert make_loss({"type": "hinge"}).margin == 1.0
 
 
 @pytest.mark.parametrize("case", BAD, ids=[case[0] for case in BAD])

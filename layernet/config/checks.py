@@ -150,7 +150,7 @@ def check_layers(layers, path: tuple = ("model", "layers")) -> list[tuple]:
 
 
 def _check_open_section(path: tuple, section: dict, registry, kind: str, params, fixed: dict) -> list[tuple]:
-    """Optimizer or schedule: known type, known keys, values accepted by the constructor."""
+    """Optimizer, schedule or loss: known type, known keys, values accepted by the constructor."""
     name = section.get("type", fixed.get("type"))
     if params is None:
         if isinstance(name, str):  # a non-string type is reported by the schema
@@ -158,7 +158,7 @@ def _check_open_section(path: tuple, section: dict, registry, kind: str, params,
         return []
     listed = {"type"} | {p.name for p in params} | (set(fixed) - set(_SCHEDULE_SUPPLIED))
     keys = listed | set(fixed)
-    problems = [(path + (key,), unknown_key(key, f"{path[0]} '{name}'", listed)) for key in section if key not in keys]
+    problems = [(path + (key,), unknown_key(key, f"{'.'.join(path)} '{name}'", listed)) for key in section if key not in keys]
     kwargs = {k: v for k, v in section.items() if k in keys and k != "type"}  # unknown keys are reported above
     kwargs.update({k: v for k, v in fixed.items() if k != "type"})
     return problems + _try_build(lambda: registry.get(name)(**kwargs), path, keys)
@@ -192,10 +192,24 @@ def check_schedule(section, lr, epochs) -> list[tuple]:
     return problems
 
 
+def loss_params(type_name) -> list[inspect.Parameter] | None:
+    if not isinstance(type_name, str) or type_name not in LOSSES:
+        return None
+    return constructor_params(LOSSES.get(type_name))
+
+
 def check_loss(loss) -> list[tuple]:
-    if isinstance(loss, str) and loss not in LOSSES:
-        return [(("model", "loss"), unknown_name("a loss", loss, LOSSES.names()))]
-    return []
+    """A registered loss name, or a mapping with a registered ``type`` and that loss's arguments."""
+    path = ("model", "loss")
+    if isinstance(loss, str):
+        return [] if loss in LOSSES else [(path, unknown_name("a loss", loss, LOSSES.names()))]
+    if not isinstance(loss, dict):  # the schema reports the type
+        return []
+    if "type" not in loss:
+        return [(path, f"expected a 'type' key naming the loss ({', '.join(LOSSES.names())}), found none")]
+    if not isinstance(loss["type"], str):
+        return [(path + ("type",), f"expected a loss name, found {describe(loss['type'])}")]
+    return _check_open_section(path, loss, LOSSES, "a loss", loss_params(loss["type"]), {})
 
 
 def check_data(section) -> list[tuple]:

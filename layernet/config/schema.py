@@ -8,7 +8,7 @@ Defaults (what ``resolve`` fills in; the trainer reads exactly these names)::
     data: {dataset: (required), root: null, download: false, val_size: 0, normalize: none,
            limit: null, path: null, num_classes: null, class_names: null,
            classes: null, points_per_class: null, noise: null}
-    model: {layers: (required), loss: softmax_cross_entropy}
+    model: {layers: (required), loss: softmax_cross_entropy}   # or {type: hinge, margin: 0.5}
     optimizer: {type: (required), lr: (required), ...the optimizer's own keys}
     lr_schedule: {type: constant, ...the schedule's own keys}
     trainer: {epochs: 10, batch_size: 64, early_stopping: null, verbose: auto}
@@ -102,7 +102,9 @@ DATASET_OPTIONS = ("path", "num_classes", "class_names", "classes", "points_per_
 
 class ModelConfig(Section):
     layers: Annotated[list[Any], _expect("a non-empty list of layers", lambda v: len(v) > 0)]
-    loss: StrictStr = "softmax_cross_entropy"
+    # a registered loss's name, or {type: <name>, <its arguments>}: checked in checks.check_loss
+    loss: Annotated[Any, _expect("a loss name or a mapping such as {type: hinge, margin: 0.5}",
+                                 lambda v: isinstance(v, (str, dict)))] = "softmax_cross_entropy"
 
 
 class OptimizerConfig(OpenSection):

@@ -63,8 +63,8 @@ def main(argv=None):
         results["layers"] = bench_layers(torch, repeats, scale=1 / 32 if mode == "smoke" else 1.0)
     if "steps" in sections:
         say("training steps")
-        results["steps"] = bench_steps(torch, max(repeats, 2 if mode == "smoke" else 10), images=x.shape[0],
-                                       threads=args.threads, block=(1, 1) if mode == "smoke" else (3, 10))
+        rounds, block = {"smoke": (max(repeats, 2), (1, 1)), "quick": (max(repeats, 7), (2, 6)), "full": (max(repeats, 10), (3, 10))}[mode]
+        results["steps"] = bench_steps(torch, rounds, images=x.shape[0], threads=args.threads, block=block)
     if "epochs" in sections:
         limit = {"smoke": 256, "quick": 30 * 128, "full": None}[mode]
         models = MODELS if mode == "full" else ("lenet_bn",)

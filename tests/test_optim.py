@@ -143,6 +143,24 @@ def test_matches_torch_over_several_steps(kind, kwargs, wd, rng):
         np.testing.assert_allclose(model.params[n], t.detach().numpy(), rtol=1e-10, atol=1e-12, err_msg=n)
 
 
+@pytest.mark.parametrize(
+    "kind, kwargs",
+    [("sgd", {"lr": 0.05, "momentum": 0.9}), ("sgd", {"lr": 0.05, "momentum": 0.8, "nesterov": True}),
+     ("rmsprop", {"lr": 0.01}), ("adam", {"lr": 0.01})],
+)
+def test_float32_kernels_agree_with_float64(kind, kwargs, rng):
+    """The fused kernels compute a float32 model in float32: close to the float64 run, not equal."""
+    grads = grad_sequence(rng, 5)
+    start = make_model(rng)
+    wide = run(OPTIMIZERS.get(kind)(weight_decay=0.01, **kwargs), FakeModel(start.params), grads)
+    narrow = FakeModel({n: p.astype(np.float32) for n, p in start.params.items()})
+    run(OPTIMIZERS.get(kind)(weight_decay=0.01, **kwargs), narrow,
+        [{n: g.astype(np.float32) for n, g in step.items()} for step in grads])
+    for n in NAMES_SHAPES:
+        assert narrow.params[n].dtype == np.float32
+        np.testing.assert_allclose(narrow.params[n], wide.params[n], rtol=2e-5, atol=2e-6, err_msg=n)
+
+
 # ---------------------------------------------------------------------------- behaviour
 @pytest.mark.parametrize("kind", ["sgd", "rmsprop", "adam"])
 def test_weight_decay_only_on_weights(kind):

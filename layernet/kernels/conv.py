@@ -36,6 +36,12 @@ from ._jit import njit_kernel
 # --------------------------------------------------------------------------- direct (C = 1)
 
 
+@njit_kernel
+def _tap_offset(t, kw_n, wp):
+    """Where tap t = kh*KW + kw reads in a flattened padded plane of row pitch Wp: kh*Wp + kw."""
+    return (t // kw_n) * wp + t % kw_n
+
+
 @njit_kernel(parallel=True)
 def direct_forward(xp, w, b, wp, out, acc):
     """Stride-1 convolution of one-channel images.
@@ -59,8 +65,8 @@ def direct_forward(xp, w, b, wp, out, acc):
             # store of a[i] per four multiply-adds (one per multiply-add tap by tap)
             t = 0
             while t + 4 <= n_taps:
-                o0, o1 = (t // kw_n) * wp + t % kw_n, ((t + 1) // kw_n) * wp + (t + 1) % kw_n
-                o2, o3 = ((t + 2) // kw_n) * wp + (t + 2) % kw_n, ((t + 3) // kw_n) * wp + (t + 3) % kw_n
+                o0, o1 = _tap_offset(t, kw_n, wp), _tap_offset(t + 1, kw_n, wp)
+                o2, o3 = _tap_offset(t + 2, kw_n, wp), _tap_offset(t + 3, kw_n, wp)
                 s0, s1 = xf[o0 : o0 + length], xf[o1 : o1 + length]
                 s2, s3 = xf[o2 : o2 + length], xf[o3 : o3 + length]
                 w0, w1 = w[f, t // kw_n, t % kw_n], w[f, (t + 1) // kw_n, (t + 1) % kw_n]
@@ -69,7 +75,7 @@ def direct_forward(xp, w, b, wp, out, acc):
                     a[i] += w0 * s0[i] + w1 * s1[i] + w2 * s2[i] + w3 * s3[i]
                 t += 4
             while t < n_taps:
-                o0 = (t // kw_n) * wp + t % kw_n
+                o0 = _tap_offset(t, kw_n, wp)
                 s0 = xf[o0 : o0 + length]
                 w0 = w[f, t // kw_n, t % kw_n]
                 for i in range(length):
@@ -116,8 +122,8 @@ def direct_backward(xp, w, dout, wp, need_dx, dw_part, dxp, dwide):
             # dW: one dot product per tap, four taps per pass (d[i] is loaded once for four)
             t = 0
             while t + 4 <= n_taps:
-                o0, o1 = (t // kw_n) * wp + t % kw_n, ((t + 1) // kw_n) * wp + (t + 1) % kw_n
-                o2, o3 = ((t + 2) // kw_n) * wp + (t + 2) % kw_n, ((t + 3) // kw_n) * wp + (t + 3) % kw_n
+                o0, o1 = _tap_offset(t, kw_n, wp), _tap_offset(t + 1, kw_n, wp)
+                o2, o3 = _tap_offset(t + 2, kw_n, wp), _tap_offset(t + 3, kw_n, wp)
                 x0, x1 = xf[o0 : o0 + length], xf[o1 : o1 + length]
                 x2, x3 = xf[o2 : o2 + length], xf[o3 : o3 + length]
                 s0 = s1 = s2 = s3 = zero
@@ -133,7 +139,7 @@ def direct_backward(xp, w, dout, wp, need_dx, dw_part, dxp, dwide):
                 dw_part[n, f, (t + 3) // kw_n, (t + 3) % kw_n] = s3
                 t += 4
             while t < n_taps:
-                o0 = (t // kw_n) * wp + t % kw_n
+                o0 = _tap_offset(t, kw_n, wp)
                 x0 = xf[o0 : o0 + length]
                 s0 = zero
                 for i in range(length):

@@ -109,6 +109,24 @@ def torch_trainer(torch, net):
     return step
 
 
+def training_step(lib: str, name: str, threads: int):
+    """``step(x, y) -> loss`` for reference model ``name`` in ``lib`` (layernet or torch) on ``threads``.
+
+    The torch model copies layernet's initial weights. Only the torch side imports torch: the
+    layernet side sets Numba's thread count alone.
+    """
+    model = layernet_model(name)
+    if lib == "torch":
+        from .harness import set_threads
+
+        torch = set_threads(threads)
+        return torch_trainer(torch, torch_model(torch, model))
+    import numba
+
+    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+    return layernet_trainer(model)
+
+
 def batches(x, y, n_batches: int, seed: int = 0):
     """``n_batches`` random batches of 128 (contiguous copies), the same for every library."""
     rng = np.random.default_rng(seed)
@@ -195,14 +213,7 @@ def run_epoch(name: str, lib: str, limit: int | None) -> dict:
     from .mnist import load_mnist
 
     x, y, source = load_mnist(limit)
-    model = layernet_model(name)
-    if lib == "torch":
-        import torch
-
-        torch.set_num_threads(2)
-        step = torch_trainer(torch, torch_model(torch, model))
-    else:
-        step = layernet_trainer(model)
+    step = training_step(lib, name, threads=2)
     step(x[:BATCH], y[:BATCH])  # compile / warm up outside the timed epoch
     rss_before = peak_rss_mb()
     order = np.random.default_rng(1).permutation(x.shape[0])

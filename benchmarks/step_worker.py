@@ -27,21 +27,12 @@ import time
 
 
 def serve(lib: str, model_name: str, images: int, threads: int, stdin=sys.stdin, stdout=sys.stdout) -> None:
-    from .harness import set_threads
     from .mnist import load_mnist
-    from .models import BATCH, batches, layernet_model, layernet_trainer, torch_model, torch_trainer
+    from .models import BATCH, batches, training_step
 
     x, y, _ = load_mnist(images)
     data = batches(x, y, 8)
-    model = layernet_model(model_name)
-    if lib == "torch":
-        torch = set_threads(threads)
-        step = torch_trainer(torch, torch_model(torch, model))
-    else:
-        import numba
-
-        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
-        step = layernet_trainer(model)
+    step = training_step(lib, model_name, threads)
     count = 0
 
     def one_step():

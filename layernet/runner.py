@@ -206,7 +206,8 @@ def run(config=None, resume=None, *, overrides=(), verbose=None) -> Path:
                       epochs=trainer_cfg["epochs"], seed=cfg["seed"], early_stopping=trainer_cfg.get("early_stopping"),
                       checkpoint_dir=run_dir / "checkpoints", checkpoint_every=ckpt_cfg["every_epochs"],
                       keep_best=ckpt_cfg["keep_best"], monitor=ckpt_cfg["monitor"],
-                      verbose=trainer_cfg.get("verbose", "auto") if verbose is None else verbose, history_dir=run_dir)
+                      verbose=trainer_cfg.get("verbose", "auto") if verbose is None else verbose, history_dir=run_dir,
+                      drop_last=trainer_cfg.get("drop_last", False))
     resumed = 0
     if resume is not None:
         trainer.restore(run_dir / "checkpoints" / "last.npz")

@@ -5,7 +5,10 @@
     trainer.evaluate(x_test, y_test)          # {"loss": ..., "acc": ...}
 
 One epoch (numbered from 1): the trainer's own generator (``seed``) draws a permutation of the
-training set; consecutive ``batch_size`` slices of it are the batches (the last may be smaller).
+training set; consecutive ``batch_size`` slices of it are the batches. The last may be smaller
+(``drop_last=False``, PyTorch's DataLoader default) or, with ``drop_last=True``, is left out; a
+last batch smaller than a layer can train on (one example before batch norm on (N, D), see
+``Layer.min_train_batch``) is refused before the first step, naming both fixes.
 Each step runs ``forward(training=True)``, the loss, ``backward`` and ``optimizer.step``; the
 layers' backward *overwrites* their gradients, so no ``zero_grad`` is needed. After the steps the
 validation set is scored in eval mode, a history row is appended (see ``layernet.metrics``), the
@@ -80,13 +83,16 @@ class Trainer:
     def __init__(self, model, loss, optimizer, schedule=None, *, batch_size: int = 64, epochs: int = 10,
                  seed: int = 0, early_stopping: dict | None = None, checkpoint_dir=None, checkpoint_every: int = 1,
                  keep_best: bool = True, monitor: str = "val_acc", verbose="auto", history_dir=None,
-                 eval_batch_size: int = 256):
+                 eval_batch_size: int = 256, drop_last: bool = False):
         for name, value in (("batch_size", batch_size), ("epochs", epochs), ("checkpoint_every", checkpoint_every),
                             ("eval_batch_size", eval_batch_size)):
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"Trainer: {name} must be a positive int, found {value!r}")
         self.model, self.loss, self.optimizer, self.schedule = model, loss, optimizer, schedule
         self.batch_size, self.epochs, self.eval_batch_size = int(batch_size), int(epochs), int(eval_batch_size)
+        if not isinstance(drop_last, (bool, np.bool_)):
+            raise ValueError(f"Trainer: drop_last must be True or False, found {drop_last!r}")
+        self.drop_last = bool(drop_last)
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.early_stopping = EarlyStopping.from_config(early_stopping)
@@ -194,6 +200,7 @@ class Trainer:
             warnings.warn(f"Trainer: no validation data; the best checkpoint monitors "
                           f"'train_{self.monitor[4:]}' instead of '{self.monitor}'", stacklevel=2)
             self.monitor = "train_" + self.monitor[4:]
+        self._check_batches(len(x_train), x_train.shape[1:])
         for directory in (self.checkpoint_dir, self.history_dir):
             if directory is not None:
                 directory.mkdir(parents=True, exist_ok=True)
@@ -214,6 +221,31 @@ class Trainer:
             for log in logs.values():
                 log.close()
         return self.history
+
+    def _num_batches(self, n: int) -> int:
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def _check_batches(self, n: int, sample_shape) -> None:
+        """Refuse, before the first step, batches the model cannot train on (one-line ValueError)."""
+        if self._num_batches(n) == 0:
+            raise ValueError(f"Trainer: drop_last=True with {n} training examples and batch_size {self.batch_size} "
+                             "leaves no batch; use a smaller batch_size or drop_last=False")
+        min_train_batch = getattr(self.model, "min_train_batch", None)
+        if min_train_batch is None:
+            return
+        need, index = min_train_batch(sample_shape)
+        last = n % self.batch_size
+        if need <= 1 or (min(self.batch_size, n) >= need and (self.drop_last or last == 0 or last >= need)):
+            return
+        layer = f"layer {index} {self.model.layers[index]!r} cannot train on fewer than {need} examples"
+        if min(self.batch_size, n) < need:
+            raise ValueError(f"Trainer: batch_size {self.batch_size} with {n} training examples gives batches of "
+                             f"{min(self.batch_size, n)}, but {layer}; use a batch_size of at least {need}")
+        better = next((b for b in range(self.batch_size - 1, need - 1, -1) if n % b == 0 or n % b >= need), None)
+        raise ValueError(f"Trainer: the last batch of each epoch holds {last} example{'s' * (last != 1)} "
+                         f"({n} training examples, batch_size {self.batch_size}), but {layer}; "
+                         "set drop_last=True (trainer.drop_last: true) or another batch_size"
+                         + (f" (e.g. {better})" if better else ""))
 
     def _open_logs(self) -> dict:
         if self.history_dir is None:
@@ -248,7 +280,7 @@ class Trainer:
 
     def _run_epoch(self, x, y, x_val, y_val, logs, progress) -> dict:
         epoch, n = self.epoch + 1, len(x)
-        num_batches = -(-n // self.batch_size)
+        num_batches = self._num_batches(n)
         if self.schedule is not None:
             self.optimizer.lr = self.schedule.lr
         if self._partial is not None:

@@ -253,6 +253,14 @@ def test_evaluate_run_predictions_make_the_accuracy(capsys, tiny):
     assert np.mean(result["y_true"] == result["y_pred"]) == pytest.approx(result["acc"])
 
 
+def test_a_last_batch_of_one_before_batchnorm_is_one_line_naming_both_fixes(capsys, tiny):
+    code, _, err = run_cli(capsys, "train", tiny, "trainer.batch_size=47")  # 48 training examples
+    assert_user_error(code, err, "holds 1 example (48 training examples, batch_size 47)",
+                      "layer 1 BatchNorm(8", "trainer.drop_last: true", "batch_size")
+    code, out, err = run_cli(capsys, "train", tiny, "trainer.batch_size=47", "trainer.drop_last=true")
+    assert code == 0, err
+
+
 def test_eval_of_a_directory_that_is_no_run(capsys, tmp_path):
     code, _, err = run_cli(capsys, "eval", tmp_path)
     assert_user_error(code, err, "not a run directory")

@@ -159,7 +159,10 @@ class Trainer:
             ) from err
 
     def restore(self, path) -> "Trainer":
-        """Load a checkpoint's model, optimizer, schedule, RNG, history and position; ``fit`` continues."""
+        """Load a checkpoint's model, optimizer, schedule, RNG, history and position; ``fit`` continues.
+
+        With ``epochs`` other than the checkpointed run's, the schedule is stretched
+        (``Schedule.stretch``): a cosine continues from its current lr instead of restarting."""
         ckpt = load_checkpoint(path)
         load_model_state(self.model, ckpt)
         if bool(ckpt.schedule_state) != (self.schedule is not None):
@@ -177,6 +180,10 @@ class Trainer:
             self.early_stopping.best, self.early_stopping.wait = t["es_best"], t["es_wait"]
         self.history = ckpt.history
         self._partial = ckpt.partial
+        if self.schedule is not None and self.schedule.epochs not in (None, self.epochs) and self.epoch < self.epochs:
+            # more (or fewer) epochs than the checkpointed run: the schedule continues from where it
+            # was, anchored at the last epoch trained at its lr (the current one when mid-epoch)
+            self.schedule.stretch(self.epochs, self.epoch if self._partial is not None else self.epoch - 1)
         self.last_checkpoint = (self.epoch, self.step)
         return self
 

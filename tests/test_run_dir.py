@@ -172,6 +172,34 @@ def test_ctrl_c_mid_epoch_then_resume(config, monkeypatch):
     assert read_summary(run_dir)["status"] == "completed"
 
 
+def test_resuming_a_finished_cosine_run_with_more_epochs_continues_its_schedule(config):
+    cosine = with_(config, lr_schedule={"type": "cosine"}, trainer__epochs=4)
+    run_dir = run(cosine)
+    run(with_(cosine, trainer__epochs=6), resume=run_dir)
+    lrs = [row["lr"] for row in metrics.read_csv(run_dir / "history.csv")]
+    assert len(lrs) == 6 and lrs[0] == 0.01
+    assert all(0 < b < a for a, b in zip(lrs, lrs[1:])), lrs  # no epoch at lr 0, no jump back up
+    assert read_summary(run_dir)["status"] == "completed" and read_summary(run_dir)["epochs"] == 6
+
+
+def test_a_stretched_schedule_resumes_bit_for_bit_after_ctrl_c(config, monkeypatch):
+    cosine = with_(config, lr_schedule={"type": "cosine"}, trainer__epochs=2)
+    straight, interrupted = run(cosine), run(cosine)
+    run(with_(cosine, trainer__epochs=4), resume=straight)
+
+    def sigint(out):
+        os.kill(os.getpid(), signal.SIGINT)
+        return out
+
+    fault_at_step(monkeypatch, 3, sigint)  # step 3 of epoch 3, the first stretched epoch
+    with pytest.raises(KeyboardInterrupt):
+        run(with_(cosine, trainer__epochs=4), resume=interrupted)
+    monkeypatch.undo()
+    assert read_summary(interrupted)["status"] == "interrupted"
+    run(None, resume=interrupted)  # the run directory's config has 4 epochs now
+    assert_same_runs(straight, interrupted)
+
+
 def test_nan_stops_with_the_step_and_keeps_last_good_checkpoint(config, monkeypatch, tmp_path):
     fault_at_step(monkeypatch, 8, lambda out: out * np.nan)
     with pytest.raises(TrainingDiverged, match=r"loss became nan at step 8 \(epoch 2\)") as info:

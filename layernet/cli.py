@@ -76,6 +76,7 @@ def cmd_train(args) -> int:
 
         print(yaml.safe_dump(resolve(args.config, args.overrides), sort_keys=False), end="")
         return EXIT_OK
+    from .runner import RunInterrupted
     from .trainer import TrainingError, run
 
     try:
@@ -83,8 +84,24 @@ def cmd_train(args) -> int:
     except TrainingError as err:  # diverged, or a checkpoint could not be written
         _say_error("train", err)
         return EXIT_FAILED
-    print(run_dir)
+    except RunInterrupted as stop:
+        print(f"layernet train: interrupted; {_resume_hint(args, stop.run_dir)}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(run_dir)  # stdout holds the run directory alone: RUN=$(layernet train cfg.yaml)
     return EXIT_OK
+
+
+def _resume_hint(args, run_dir: Path) -> str:
+    """The command that continues ``run_dir``, with the paths and overrides this one was given."""
+    import shlex
+
+    from .runner import display_path
+
+    if not (run_dir / "checkpoints" / "last.npz").is_file():
+        return f"stopped before its first checkpoint, nothing to resume in {display_path(run_dir)}"
+    words = ["layernet", "train", *([args.config] if args.config else []), "--resume", display_path(run_dir),
+             *args.overrides]
+    return "continue with: " + " ".join(shlex.quote(str(word)) for word in words)
 
 
 def cmd_eval(args) -> int:
@@ -285,9 +302,8 @@ def main(argv=None) -> int:
         return args.func(args)
     except SystemExit as stop:  # --help and --version print and "exit"
         return stop.code if isinstance(stop.code, int) else EXIT_OK if stop.code is None else EXIT_USAGE
-    except KeyboardInterrupt:
-        hint = " (continue with: layernet train CONFIG --resume RUN_DIR)" if command == "train" else ""
-        print(f"layernet {command or ''}: interrupted{hint}".replace(" :", ":"), file=sys.stderr)
+    except KeyboardInterrupt:  # train says how to resume itself (cmd_train); here nothing was written yet
+        print(f"layernet {command or ''}: interrupted".replace(" :", ":"), file=sys.stderr)
         return EXIT_INTERRUPTED
     except (ValueError, OSError) as err:
         _say_error(command, err)

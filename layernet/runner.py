@@ -26,12 +26,15 @@ import datetime
 import importlib.util
 import json
 import platform
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from ._io import atomic_write
 from .checkpoint import load_checkpoint, load_model_state
+from .interrupt import deferred_sigint
+from .progress import resolve_mode
 from .trainer import CheckpointError, Trainer, TrainingDiverged
 
 # Not ``layernet/run.py``: a submodule named ``run`` would shadow the function ``layernet.run``.
@@ -175,6 +178,38 @@ def _test_best(trainer: Trainer, run_dir: Path, dataset) -> dict | None:
     return None
 
 
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped ``run``; ``run_dir`` is the run directory (resumable when it holds
+    ``checkpoints/last.npz``). A ``KeyboardInterrupt``, so code that catches that still does."""
+
+    def __init__(self, run_dir: Path):
+        super().__init__(str(run_dir))
+        self.run_dir = Path(run_dir)
+
+
+def display_path(path) -> str:
+    """``path`` relative to the working directory when it lies inside it, else absolute."""
+    path = Path(path)
+    with contextlib.suppress(ValueError):
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    return str(path)
+
+
+def result_line(summary: dict, run_dir) -> str:
+    """The one line a finished run ends with: the test score of the checkpoint it came from,
+    that checkpoint's epoch, and the run directory (the best validation score without a test split)."""
+    where = f"run directory {display_path(run_dir)}"
+    if summary.get("test_acc") is not None:
+        which = summary["test_checkpoint"]
+        epoch = summary["best_epoch"] if which == "best" else (summary["last_checkpoint"] or {}).get("epoch")
+        return (f"test acc {summary['test_acc']:.4f}, test loss {summary['test_loss']:.4f} "
+                f"({which} checkpoint, epoch {epoch}); {where}")
+    if summary.get("best_epoch") is not None and summary.get("best_value") is not None:
+        return (f"best {summary['monitor']} {summary['best_value']:.4f} at epoch {summary['best_epoch']} "
+                f"(no test split); {where}")
+    return where
+
+
 def run(config=None, resume=None, *, overrides=(), verbose=None) -> Path:
     """Train from ``config`` (a YAML path, a dict or a RunConfig) and return the run directory.
 
@@ -183,8 +218,14 @@ def run(config=None, resume=None, *, overrides=(), verbose=None) -> Path:
     raises ValueError naming the first mismatching parameter and both shapes. ``verbose`` overrides
     ``trainer.verbose``. Raises ``TrainingDiverged`` (one-line message naming the step) on a
     non-finite loss, ``CheckpointError`` when a checkpoint cannot be written (both
-    ``TrainingError``: the CLI exits 1) and re-raises ``KeyboardInterrupt`` (exit 130), each after
-    writing the summary. Config and data problems are ValueErrors (exit 2).
+    ``TrainingError``: the CLI exits 1) and ``RunInterrupted`` (a ``KeyboardInterrupt``; exit 130)
+    when Ctrl-C stops training, each after writing the summary. Config and data problems are
+    ValueErrors (exit 2).
+
+    Unless quiet, the run directory is printed to stderr when the run starts, and a finished run
+    ends with ``result_line`` there. Ctrl-C after the last epoch interrupts nothing: the test
+    score, plots and summary are written as for any finished run (a second Ctrl-C stops at once
+    and records the run as interrupted; ``--resume`` then writes the missing files).
     """
     run_dir = None
     if resume is not None:
@@ -200,44 +241,70 @@ def run(config=None, resume=None, *, overrides=(), verbose=None) -> Path:
     dataset = load_run_data(cfg)
     model, loss, optimizer, schedule = _build(run_config, cfg, dataset)
     trainer_cfg, ckpt_cfg = cfg["trainer"], cfg["checkpoint"]
+    if verbose is None:
+        verbose = trainer_cfg.get("verbose", "auto")
     if run_dir is None:
         run_dir = create_run_dir(cfg["output"]["dir"], cfg["name"])
     trainer = Trainer(model, loss, optimizer, schedule, batch_size=trainer_cfg["batch_size"],
                       epochs=trainer_cfg["epochs"], seed=cfg["seed"], early_stopping=trainer_cfg.get("early_stopping"),
                       checkpoint_dir=run_dir / "checkpoints", checkpoint_every=ckpt_cfg["every_epochs"],
-                      keep_best=ckpt_cfg["keep_best"], monitor=ckpt_cfg["monitor"],
-                      verbose=trainer_cfg.get("verbose", "auto") if verbose is None else verbose, history_dir=run_dir,
-                      drop_last=trainer_cfg.get("drop_last", False))
+                      keep_best=ckpt_cfg["keep_best"], monitor=ckpt_cfg["monitor"], verbose=verbose,
+                      history_dir=run_dir, drop_last=trainer_cfg.get("drop_last", False))
+    say = _say if resolve_mode(verbose, sys.stderr) != "quiet" else (lambda text: None)
     resumed = 0
     if resume is not None:
         trainer.restore(run_dir / "checkpoints" / "last.npz")
         previous = run_dir / "summary.json"
         resumed = 1 + (json.loads(previous.read_text()).get("resumed", 0) if previous.is_file() else 0)
+        say(f"resuming {display_path(run_dir)} from step {trainer.step} ({trainer.epoch} of {trainer.epochs} "
+            "epochs finished)")
+    else:
+        say(f"run directory: {display_path(run_dir)}")
     import yaml
 
     with atomic_write(run_dir / "config.yaml") as handle:
         yaml.safe_dump(cfg, handle, sort_keys=False)
-    _write_json(run_dir / "summary.json", _summary(cfg, trainer, "running", None, None, resumed))
-    try:
-        trainer.fit(dataset.x_train, dataset.y_train, dataset.x_val, dataset.y_val)
-    except KeyboardInterrupt:
-        _write_json(run_dir / "summary.json", _summary(cfg, trainer, "interrupted", None, None, resumed))
-        raise
-    except TrainingDiverged as err:
-        reason = f"{err}; checkpoints/last.npz keeps the last good state"
-        _write_json(run_dir / "summary.json", _summary(cfg, trainer, "nan", reason, None, resumed))
-        raise TrainingDiverged(f"{err} (run directory {run_dir})", err.step, err.epoch) from None
-    except CheckpointError as err:
-        with contextlib.suppress(OSError):  # the disk may be just as full for the summary
-            _write_json(run_dir / "summary.json", _summary(cfg, trainer, "error", str(err), None, resumed))
-        raise
-    test = _test_best(trainer, run_dir, dataset)
-    _write_json(run_dir / "summary.json", _summary(cfg, trainer, trainer.stop_reason, None, test, resumed))
-    if cfg["output"].get("plots") and importlib.util.find_spec("layernet.plotting") is not None:
-        from .plotting import save_run_plots
 
-        save_run_plots(run_dir)
+    def write_summary(status, reason=None, test=None):
+        _write_json(run_dir / "summary.json", _summary(cfg, trainer, status, reason, test, resumed))
+
+    write_summary("running")
+    stop = trainer.stop_flag
+    with deferred_sigint(stop):  # one handler over training and the run's files (see fit's nested one)
+        try:
+            trainer.fit(dataset.x_train, dataset.y_train, dataset.x_val, dataset.y_val)
+        except KeyboardInterrupt:
+            write_summary("interrupted")
+            raise RunInterrupted(run_dir) from None
+        except TrainingDiverged as err:
+            write_summary("nan", f"{err}; checkpoints/last.npz keeps the last good state")
+            raise TrainingDiverged(f"{err} (run directory {run_dir})", err.step, err.epoch) from None
+        except CheckpointError as err:
+            with contextlib.suppress(OSError):  # the disk may be just as full for the summary
+                write_summary("error", str(err))
+            raise
+        stop.notice = ("interrupt: training has finished; writing its test score, plots and summary "
+                       "(press Ctrl-C again to stop at once)")
+        try:
+            test = _test_best(trainer, run_dir, dataset)
+            summary = _summary(cfg, trainer, trainer.stop_reason, None, test, resumed)
+            _write_json(run_dir / "summary.json", summary)  # before the plots, which mark its best epoch
+            if cfg["output"].get("plots") and importlib.util.find_spec("layernet.plotting") is not None:
+                from .plotting import save_run_plots
+
+                save_run_plots(run_dir)
+        except KeyboardInterrupt:
+            write_summary("interrupted", "interrupted (Ctrl-C) while writing the run's files after the last "
+                                         "epoch; --resume writes them")
+            raise RunInterrupted(run_dir) from None
+    if stop.requested:
+        say("interrupt: the run had finished its last epoch; its files are complete")
+    say(result_line(summary, run_dir))
     return run_dir
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
 
 
 def evaluate_run(run_dir, split: str = "test", checkpoint: str = "best", predictions: bool = False) -> dict:

@@ -30,7 +30,10 @@ Stopping:
 - Ctrl-C: see ``layernet.interrupt``. A first Ctrl-C finishes the step, writes ``last.npz`` with
   the state after it *and the position in the epoch's permutation*, so ``restore`` + ``fit``
   continue mid-epoch bit for bit; then ``KeyboardInterrupt`` is re-raised. A ``KeyboardInterrupt``
-  raised inside a step (second Ctrl-C, or from user code) leaves ``last.npz`` as it was.
+  raised inside a step (second Ctrl-C, or from user code) leaves ``last.npz`` as it was. A Ctrl-C
+  after the last epoch's last step (during its validation or checkpoint) interrupts nothing: the
+  run is complete, ``fit`` returns normally and ``stop_flag.requested`` tells the caller (``run``
+  then finishes the run's files and says so). ``stop_flag`` is a ``layernet.interrupt.StopFlag``.
 
 ``trainer.stop_reason`` says how the last ``fit`` ended: ``"completed"``, ``"early_stopping"``,
 ``"nan"`` or ``"interrupted"``.
@@ -49,7 +52,7 @@ from .checkpoint import load_checkpoint, load_model_state, save_checkpoint
 from .early_stopping import EarlyStopping, check_monitor, improves
 from .interrupt import StopFlag, deferred_sigint
 from .metrics import HISTORY_COLUMNS, STEP_COLUMNS, CsvLog, History, count_correct, monitor_mode, write_csv
-from .progress import make_progress, resolve_mode
+from .progress import compile_notice, make_progress, resolve_mode
 
 
 class TrainingError(RuntimeError):
@@ -111,7 +114,7 @@ class Trainer:
         self.stop_reason = ""
         self._partial = None  # mid-epoch position after restoring an interrupted run
         self.last_checkpoint = None  # (epoch, step) that checkpoints/last.npz holds
-        self._stop = StopFlag()
+        self.stop_flag = StopFlag()
 
     # ------------------------------------------------------------------ evaluation
     def _targets(self, y, scores):
@@ -213,9 +216,9 @@ class Trainer:
                 directory.mkdir(parents=True, exist_ok=True)
         logs = self._open_logs()
         progress = make_progress(self.verbose, self.epochs)
-        self._stop.requested = False
+        self.stop_flag.requested = False
         try:
-            with deferred_sigint(self._stop):
+            with deferred_sigint(self.stop_flag), compile_notice(progress):
                 self._train(x_train, y_train, x_val, y_val, logs, progress)
         except KeyboardInterrupt:
             self.stop_reason = "interrupted"
@@ -277,7 +280,7 @@ class Trainer:
                 logs["history"].append(row)
                 logs["steps"].sync()
             progress.end_epoch(row)
-            if self._stop.requested:
+            if self.stop_flag.requested and self.epoch < self.epochs and not self._early_stopped():
                 raise KeyboardInterrupt
         if self._early_stopped():
             self.stop_reason = "early_stopping"
@@ -303,7 +306,7 @@ class Trainer:
         t0 = time.perf_counter() - elapsed
         progress.start_epoch(epoch, num_batches, start)
         for b in range(start, num_batches):
-            if self._stop.requested:
+            if self.stop_flag.requested:
                 partial = {"perm": perm, "pos": b, "loss_sum": loss_sum, "correct": correct, "seen": seen,
                            "time_s": time.perf_counter() - t0}
                 self.wall_time += time.perf_counter() - t0 - elapsed
@@ -360,7 +363,7 @@ class Trainer:
             self.early_stopping.update(row)
         if improved_best and self.keep_best and self.checkpoint_dir is not None:
             self.save_checkpoint(self.checkpoint_dir / "best.npz")
-        last = row["epoch"] == self.epochs or self._early_stopped() or self._stop.requested
+        last = row["epoch"] == self.epochs or self._early_stopped() or self.stop_flag.requested
         if last or row["epoch"] % self.checkpoint_every == 0:
             self._write_last()
 

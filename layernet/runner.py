@@ -178,6 +178,58 @@ def _test_best(trainer: Trainer, run_dir: Path, dataset) -> dict | None:
     return None
 
 
+#: Keys a resume may change: how long to train (``trainer.epochs``, which is also the schedule's
+#: length, see ``Schedule.stretch``), what to print, where output goes and where the (checksummed)
+#: data files are found. Anything else would make the resumed run another run than its checkpoint's.
+RESUME_SAFE = (("trainer", "epochs"), ("trainer", "verbose"), ("output",), ("data", "root"), ("data", "download"))
+_SAFE_TEXT = "trainer.epochs, trainer.verbose, output.*, data.root and data.download"
+
+
+def _config_name(config) -> str:
+    return str(config) if isinstance(config, (str, Path)) else "the given config"
+
+
+def _differences(new, old, path=()):
+    """Yield the paths (tuples of keys and list indices) where two resolved configs differ, in ``new``'s order."""
+    if isinstance(new, dict) and isinstance(old, dict):
+        for key in [*new, *(k for k in old if k not in new)]:
+            yield from _differences(new.get(key, _MISSING), old.get(key, _MISSING), (*path, key))
+    elif isinstance(new, list) and isinstance(old, list) and len(new) == len(old):
+        for index, (a, b) in enumerate(zip(new, old)):
+            yield from _differences(a, b, (*path, index))
+    elif new != old:
+        yield path
+
+
+_MISSING = object()
+
+
+def _get(node, path):
+    for key in path:
+        node = node.get(key, _MISSING) if isinstance(node, dict) else node[key]
+    return node
+
+
+def check_resume_config(cfg: dict, stored: dict, overrides, *, config_name: str, run_dir: Path) -> None:
+    """Refuse to resume with a config (``config_name`` and ``overrides``, resolved into ``cfg``) that
+    differs from the run's own (``stored``) in a key outside ``RESUME_SAFE``: a one-line ValueError
+    naming the first such key, both values and where the change came from."""
+    from .config.overrides import parse_override
+
+    for path in _differences(cfg, stored):
+        if any(path[:len(safe)] == safe for safe in RESUME_SAFE):
+            continue
+        dotted = "".join(f"[{key}]" if isinstance(key, int) else f".{key}" for key in path).lstrip(".")
+        source = next((f"override {text!r}" for text in reversed(list(overrides))
+                       if path[:len(key := tuple(int(p) if p.isdigit() else p for p in parse_override(text)[0]))]
+                       == key), config_name)
+        show = (lambda value: "(absent)" if value is _MISSING else repr(value))
+        raise ValueError(
+            f"--resume {display_path(run_dir)}: {source} changes {dotted} from {show(_get(stored, path))} to "
+            f"{show(_get(cfg, path))}; only {_SAFE_TEXT} may change on resume (without CONFIG the run's own "
+            "config.yaml is used)")
+
+
 class RunInterrupted(KeyboardInterrupt):
     """Ctrl-C stopped ``run``; ``run_dir`` is the run directory (resumable when it holds
     ``checkpoints/last.npz``). A ``KeyboardInterrupt``, so code that catches that still does."""
@@ -214,7 +266,8 @@ def run(config=None, resume=None, *, overrides=(), verbose=None) -> Path:
     """Train from ``config`` (a YAML path, a dict or a RunConfig) and return the run directory.
 
     ``resume``: an existing run directory to continue in, from its ``checkpoints/last.npz`` (the
-    config defaults to that directory's ``config.yaml``). A model that does not fit the checkpoint
+    config defaults to that directory's ``config.yaml``; the config and ``overrides`` may differ
+    from it only in ``RESUME_SAFE`` keys, see ``check_resume_config``). A model that does not fit the checkpoint
     raises ValueError naming the first mismatching parameter and both shapes. ``verbose`` overrides
     ``trainer.verbose``. Raises ``TrainingDiverged`` (one-line message naming the step) on a
     non-finite loss, ``CheckpointError`` when a checkpoint cannot be written (both
@@ -238,6 +291,9 @@ def run(config=None, resume=None, *, overrides=(), verbose=None) -> Path:
     if config is None:
         raise ValueError("run: give a config (a YAML file or a dict), or a run directory to resume")
     run_config, cfg = _resolve(config, overrides)
+    if resume is not None:
+        check_resume_config(cfg, _resolve(run_dir / "config.yaml")[1], overrides, config_name=_config_name(config),
+                            run_dir=run_dir)
     dataset = load_run_data(cfg)
     model, loss, optimizer, schedule = _build(run_config, cfg, dataset)
     trainer_cfg, ckpt_cfg = cfg["trainer"], cfg["checkpoint"]

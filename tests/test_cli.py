@@ -75,7 +75,7 @@ def test_help(capsys, argv):
 
 @pytest.mark.parametrize(
     "argv, fragment",
-    [([], "required: COMMAND"), (["trian"], "invalid choice: 'trian'"), (["train"], "required: CONFIG"),
+    [([], "required: COMMAND"), (["trian"], "invalid choice: 'trian'"), (["train"], "give a CONFIG"),
      (["eval", "x", "--split", "dev"], "invalid choice: 'dev'"), (["gradcheck", "c.yaml", "--batch-size", "0"], "expected a positive int"),
      (["data", "where", "mnist"], "invalid choice: 'where'"), (["train", "c.yaml", "--bogus"], "unrecognized arguments: --bogus")],
 )
@@ -259,6 +259,24 @@ def test_a_last_batch_of_one_before_batchnorm_is_one_line_naming_both_fixes(caps
                       "layer 1 BatchNorm(8", "trainer.drop_last: true", "batch_size")
     code, out, err = run_cli(capsys, "train", tiny, "trainer.batch_size=47", "trainer.drop_last=true")
     assert code == 0, err
+
+
+def test_resume_without_config_takes_the_run_directory_config_and_refuses_another(capsys, tiny, tmp_path):
+    code, out, err = run_cli(capsys, "train", tiny)
+    assert code == 0, err
+    run_dir = Path(out.strip())
+    code, out, err = run_cli(capsys, "train", "--resume", run_dir, "trainer.epochs=2")
+    assert code == 0 and Path(out.strip()) == run_dir, err
+    assert yaml.safe_load((run_dir / "config.yaml").read_text())["trainer"]["epochs"] == 2
+    other = tmp_path / "other.yaml"
+    other.write_text(tiny.read_text().replace("lr: 1e-2", "lr: 3e-3"))
+    code, _, err = run_cli(capsys, "train", other, "--resume", run_dir, "trainer.epochs=3")
+    assert_user_error(code, err, f"--resume {run_dir}: {other} changes optimizer.lr from 0.01 to 0.003; "
+                                 "only trainer.epochs, trainer.verbose, output.*")
+    code, out, err = run_cli(capsys, "train", tiny, "--resume", run_dir, "trainer.epochs=3")
+    assert code == 0, err
+    code, out, _ = run_cli(capsys, "train", "--resume", run_dir, "--print-config")
+    assert code == 0 and yaml.safe_load(out)["trainer"]["epochs"] == 3
 
 
 def test_eval_of_a_directory_that_is_no_run(capsys, tmp_path):

@@ -262,16 +262,30 @@ def test_checkpoint_from_another_architecture_names_the_parameter(change, parame
     run_dir = _copy_run(run_dir, tmp_path)
     monkeypatch.chdir(tmp_path)
     overrides = [f"{k}={v}" for k, v in change.items()]
+    # a CONFIG (or override) with another model is refused naming the key, before the checkpoint is read
     assert_usage_error(run_main(["train", config, *overrides, "trainer.epochs=2", "--resume", run_dir], capsys),
+                       "--resume copy", overrides[0].split("=")[0].replace(".0.", "[0].").replace(".3.", "[3]."))
+    # a run directory whose config.yaml was edited reaches the checkpoint, which names the parameter
+    _edit_run_config(run_dir, overrides)
+    assert_usage_error(run_main(["train", "--resume", run_dir, "trainer.epochs=2"], capsys),
                        "last.npz", parameter, *shapes)
-    # nothing was changed by the refused resume
+    # nothing was changed by the refused resumes
     assert load_checkpoint(run_dir / "checkpoints" / "last.npz").trainer["epoch"] == 1
+
+
+def _edit_run_config(run_dir: Path, overrides):
+    import yaml
+
+    from layernet.config import resolve
+
+    edited = resolve(run_dir / "config.yaml", overrides)
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(edited, sort_keys=False))
 
 
 def test_checkpoint_with_an_extra_layer_is_refused(finished_run, tmp_path, monkeypatch, capsys):
     config, run_dir = finished_run
     run_dir = _copy_run(run_dir, tmp_path)
     monkeypatch.chdir(tmp_path)
-    proc = run_main(["train", config, "model.layers.5={type: affine, out_features: 10}", "trainer.epochs=2",
-                     "--resume", run_dir], capsys)
+    _edit_run_config(run_dir, ["model.layers.5={type: affine, out_features: 10}"])
+    proc = run_main(["train", "--resume", run_dir, "trainer.epochs=2"], capsys)
     assert_usage_error(proc, "last.npz")

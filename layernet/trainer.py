@@ -26,7 +26,9 @@ Stopping:
 - early stopping: an ``EarlyStopping`` or its config dict ``{"monitor", "patience", "mode",
   "min_delta"}`` (Keras semantics, see ``layernet.early_stopping``).
 - non-finite loss or parameters: ``TrainingDiverged`` naming the step; no checkpoint is written
-  from the diverged state, so ``last.npz`` keeps the last good one.
+  from the diverged state, so ``last.npz`` keeps the last good one. Inside ``fit`` numpy's
+  overflow/invalid/divide warnings are silenced (``np.errstate``, for the loop only): a diverging
+  run overflows on its way to inf, and this check, not a warning, is what reports it.
 - Ctrl-C: see ``layernet.interrupt``. A first Ctrl-C finishes the step, writes ``last.npz`` with
   the state after it *and the position in the epoch's permutation*, so ``restore`` + ``fit``
   continue mid-epoch bit for bit; then ``KeyboardInterrupt`` is re-raised. A ``KeyboardInterrupt``
@@ -218,7 +220,10 @@ class Trainer:
         progress = make_progress(self.verbose, self.epochs)
         self.stop_flag.requested = False
         try:
-            with deferred_sigint(self.stop_flag), compile_notice(progress):
+            # a diverging run overflows on its way to inf/NaN: the loop checks every step's loss and
+            # every epoch's parameters and metrics itself, so numpy's warnings are silenced in here only
+            with deferred_sigint(self.stop_flag), compile_notice(progress), \
+                    np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 self._train(x_train, y_train, x_val, y_val, logs, progress)
         except KeyboardInterrupt:
             self.stop_reason = "interrupted"

@@ -498,6 +498,16 @@ def test_installed_command_stdout_is_the_run_directory_and_a_cold_cache_says_com
             assert done.stderr.index("compiling kernels") < done.stderr.index("epoch 1/1")
 
 
+def test_installed_command_diverging_run_says_one_line_without_numpy_warnings(tmp_path):
+    path = tmp_path / "diverge.yaml"
+    path.write_text(DIGITS.replace("runs/", f"{tmp_path}/runs/").replace("{type: adam, lr: 1e-2}", "{type: sgd, lr: 1e10}")
+                    .replace("{type: relu}", "{type: batchnorm}\n    - {type: relu}").replace("verbose: epoch", "verbose: quiet"))
+    done = subprocess.run([_layernet(), "train", str(path)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1 and done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("layernet train: error: loss became nan at step "), done.stderr
+
+
 def test_installed_command_usage_error(tmp_path):
     done = subprocess.run([_layernet(), "summary"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and len(done.stderr.splitlines()) == 1 and "Traceback" not in done.stderr

@@ -351,3 +351,19 @@ def test_batchnorm_asks_for_two_examples_only_without_spatial_values():
     assert BatchNorm(4).min_train_batch((4, 3, 3)) == 1
     assert Residual(Conv2d(4, 4, 1, rng=0), BatchNorm(4), ReLU()).min_train_batch((4, 1, 1)) == 2
     assert Sequential.from_config({"layers": LAYERS}, input_shape=(1, 8, 8), rng=0).min_train_batch((1, 8, 8)) == (2, 2)
+
+
+def test_a_diverging_run_stops_with_its_own_message_and_no_numpy_warnings(digits, tmp_path):
+    import warnings
+
+    before = np.geterr()
+    trainer = make_trainer(digits, tmp_path, lr=1e10, schedule=None)
+    trainer.optimizer = OPTIMIZERS.get("sgd")(lr=1e10)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(TrainingDiverged, match=r"became (nan|inf) at step \d+ \(epoch 1\)"):
+            fit(trainer, digits)
+        with np.errstate(over="warn"):
+            np.float32(3e38) * np.float32(10)  # outside fit numpy warns as before: nothing was silenced globally
+    assert [str(w.message) for w in caught] == ["overflow encountered in scalar multiply"]
+    assert np.geterr() == before

@@ -5,7 +5,9 @@ A run directory (see the training issue) holds
 - ``history.csv``: one row per epoch, columns ``epoch, train_loss, train_acc, val_loss, val_acc, lr, time_s``
   (an empty cell, e.g. no validation split, reads as NaN; extra columns are kept);
 - ``steps.csv``: one row per optimisation step, columns ``step, epoch, loss``;
-- ``config.yaml``: the resolved config, whose ``name`` labels the run in plots.
+- ``config.yaml``: the resolved config, whose ``name`` labels the run in plots;
+- ``summary.json``: which checkpoint the test score came from (``best_epoch``, ``monitor``,
+  ``test_checkpoint``, ``test_acc``), marked on the accuracy plot.
 
 Epochs are numbered as the trainer numbers them (1, 2, ...). On the shared epoch axis of the plots a
 per-epoch value sits at ``x = epoch`` (the end of that epoch) and step ``i`` (0-based) of epoch ``e``
@@ -32,8 +34,9 @@ class History:
 
     ``columns`` maps a column name (``"epoch"``, ``"train_loss"``, ``"val_acc"``, ...) to a float64
     array, all of one length; ``steps`` maps ``"step"``, ``"epoch"``, ``"loss"`` to arrays.
-    ``name`` labels the run; ``config`` is its config.yaml (``{}`` when there is none); ``source``
-    is the run directory it was read from.
+    ``name`` labels the run; ``config`` is its config.yaml (``{}`` when there is none); ``summary``
+    its summary.json (``{}`` when there is none; a history dict's scalar ``best_epoch`` lands here);
+    ``source`` is the run directory it was read from.
     """
 
     columns: dict[str, np.ndarray]
@@ -43,6 +46,7 @@ class History:
     source: Path | None = None
     #: Unit of the x axis: "epoch", or "step" for a bare array of losses (one unit per step).
     x_label: str = "epoch"
+    summary: dict = field(default_factory=dict)
 
     @property
     def metrics(self) -> list[str]:
@@ -142,12 +146,22 @@ def load_history(run_dir_or_path) -> History:
         columns["epoch"] = np.arange(1, len(next(iter(columns.values()))) + 1, dtype=np.float64)
     config = _read_config(run_dir)
     name = str(config.get("name") or run_dir.name)
-    return History(columns, steps, name=name, config=config, source=run_dir)
+    return History(columns, steps, name=name, config=config, source=run_dir, summary=_read_summary(run_dir))
+
+
+def _read_summary(run_dir: Path) -> dict:
+    import json
+
+    try:
+        summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # no summary (a run killed early, a hand-made directory): nothing to mark
+        return {}
+    return summary if isinstance(summary, dict) else {}
 
 
 def _history_from_dict(data: dict, name: str) -> History:
     """A Trainer's history dict: per-epoch lists, per-step losses under one of ``STEP_KEYS``."""
-    columns, steps = {}, None
+    columns, steps, summary = {}, None, {}
     for key, value in data.items():
         if key in STEP_KEYS and isinstance(value, dict):
             if "loss" not in value:
@@ -158,6 +172,8 @@ def _history_from_dict(data: dict, name: str) -> History:
             steps = {"step": np.arange(1, len(loss) + 1, dtype=np.float64), "loss": loss}
         elif np.ndim(value) == 1:
             columns[key] = np.asarray(value, dtype=np.float64)
+        elif key == "best_epoch" and isinstance(value, (int, np.integer)):
+            summary["best_epoch"] = int(value)
     lengths = {key: len(value) for key, value in columns.items()}
     if len(set(lengths.values())) > 1:
         raise ValueError(f"history dict: per-epoch lists differ in length: {lengths}")
@@ -173,7 +189,7 @@ def _history_from_dict(data: dict, name: str) -> History:
             steps["epoch"] = np.floor(np.arange(count) * n / count) + 1
         else:
             steps["epoch"], x_label = np.arange(1, count + 1.0), "step"
-    return History(columns, steps, name=name, x_label=x_label)
+    return History(columns, steps, name=name, x_label=x_label, summary=summary)
 
 
 def as_history(obj, name: str | None = None) -> History:

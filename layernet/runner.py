@@ -267,8 +267,8 @@ def run(config=None, resume=None, *, overrides=(), verbose=None) -> Path:
 
     ``resume``: an existing run directory to continue in, from its ``checkpoints/last.npz`` (the
     config defaults to that directory's ``config.yaml``; the config and ``overrides`` may differ
-    from it only in ``RESUME_SAFE`` keys, see ``check_resume_config``). A model that does not fit the checkpoint
-    raises ValueError naming the first mismatching parameter and both shapes. ``verbose`` overrides
+    from it only in ``RESUME_SAFE`` keys, see ``check_resume_config``). A model that does not fit
+    the checkpoint raises ValueError naming the first mismatching parameter and both shapes. ``verbose`` overrides
     ``trainer.verbose``. Raises ``TrainingDiverged`` (one-line message naming the step) on a
     non-finite loss, ``CheckpointError`` when a checkpoint cannot be written (both
     ``TrainingError``: the CLI exits 1) and ``RunInterrupted`` (a ``KeyboardInterrupt``; exit 130)
@@ -321,42 +321,54 @@ def run(config=None, resume=None, *, overrides=(), verbose=None) -> Path:
     with atomic_write(run_dir / "config.yaml") as handle:
         yaml.safe_dump(cfg, handle, sort_keys=False)
 
-    def write_summary(status, reason=None, test=None):
-        _write_json(run_dir / "summary.json", _summary(cfg, trainer, status, reason, test, resumed))
+    def write_summary(status, reason=None, test=None) -> dict:
+        summary = _summary(cfg, trainer, status, reason, test, resumed)
+        _write_json(run_dir / "summary.json", summary)
+        return summary
 
     write_summary("running")
-    stop = trainer.stop_flag
-    with deferred_sigint(stop):  # one handler over training and the run's files (see fit's nested one)
-        try:
-            trainer.fit(dataset.x_train, dataset.y_train, dataset.x_val, dataset.y_val)
-        except KeyboardInterrupt:
-            write_summary("interrupted")
-            raise RunInterrupted(run_dir) from None
-        except TrainingDiverged as err:
-            write_summary("nan", f"{err}; checkpoints/last.npz keeps the last good state")
-            raise TrainingDiverged(f"{err} (run directory {run_dir})", err.step, err.epoch) from None
-        except CheckpointError as err:
-            with contextlib.suppress(OSError):  # the disk may be just as full for the summary
-                write_summary("error", str(err))
-            raise
-        stop.notice = ("interrupt: training has finished; writing its test score, plots and summary "
-                       "(press Ctrl-C again to stop at once)")
-        try:
-            test = _test_best(trainer, run_dir, dataset)
-            summary = _summary(cfg, trainer, trainer.stop_reason, None, test, resumed)
-            _write_json(run_dir / "summary.json", summary)  # before the plots, which mark its best epoch
-            if cfg["output"].get("plots") and importlib.util.find_spec("layernet.plotting") is not None:
-                from .plotting import save_run_plots
-
-                save_run_plots(run_dir)
-        except KeyboardInterrupt:
-            write_summary("interrupted", "interrupted (Ctrl-C) while writing the run's files after the last "
-                                         "epoch; --resume writes them")
-            raise RunInterrupted(run_dir) from None
-    if stop.requested:
-        say("interrupt: the run had finished its last epoch; its files are complete")
-    say(result_line(summary, run_dir))
+    with deferred_sigint(trainer.stop_flag):  # one handler over training and the run's files (fit nests in it)
+        _fit(trainer, dataset, run_dir, write_summary)
+        trainer.stop_flag.notice = ("interrupt: training has finished; writing its test score, plots and summary "
+                                    "(press Ctrl-C again to stop at once)")
+        summary = _write_results(trainer, dataset, run_dir, write_summary, plots=cfg["output"].get("plots"))
+        if trainer.stop_flag.requested:
+            say("interrupt: the run had finished its last epoch; its files are complete")
+        say(result_line(summary, run_dir))
     return run_dir
+
+
+def _fit(trainer: Trainer, dataset, run_dir: Path, write_summary) -> None:
+    """``trainer.fit`` on the data set; a stop other than completion is recorded in summary.json."""
+    try:
+        trainer.fit(dataset.x_train, dataset.y_train, dataset.x_val, dataset.y_val)
+    except KeyboardInterrupt:
+        write_summary("interrupted")
+        raise RunInterrupted(run_dir) from None
+    except TrainingDiverged as err:
+        write_summary("nan", f"{err}; checkpoints/last.npz keeps the last good state")
+        raise TrainingDiverged(f"{err} (run directory {run_dir})", err.step, err.epoch) from None
+    except CheckpointError as err:
+        with contextlib.suppress(OSError):  # the disk may be just as full for the summary
+            write_summary("error", str(err))
+        raise
+
+
+def _write_results(trainer: Trainer, dataset, run_dir: Path, write_summary, plots: bool) -> dict:
+    """After training: the test score of the best checkpoint, summary.json, then the plots (which
+    mark the summary's best epoch). Returns the summary. A Ctrl-C (the second one: the first only
+    sets the flag) records the run as interrupted; ``--resume`` writes the files again."""
+    try:
+        summary = write_summary(trainer.stop_reason, None, _test_best(trainer, run_dir, dataset))
+        if plots and importlib.util.find_spec("layernet.plotting") is not None:
+            from .plotting import save_run_plots
+
+            save_run_plots(run_dir)
+    except KeyboardInterrupt:
+        write_summary("interrupted", "interrupted (Ctrl-C) while writing the run's files after the last epoch; "
+                                     "--resume writes them")
+        raise RunInterrupted(run_dir) from None
+    return summary
 
 
 def _say(text: str) -> None:

@@ -229,8 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Train from CONFIG into a new run directory, printed on stdout at the "
                                             "end (progress goes to stderr). With --resume RUN_DIR, CONFIG may be "
                                             "left out: the run's own config.yaml is used; a CONFIG that differs "
-                                            "from it is refused, except in trainer.epochs, trainer.verbose, "
-                                            "output.* and the keys overridden on the command line.")
+                                            "from it (or an override) is refused, except in trainer.epochs, "
+                                            "trainer.verbose, output.*, data.root and data.download.")
     train.add_argument("config", metavar="CONFIG", nargs="?", help="YAML run config, e.g. configs/quickstart.yaml")
     train.add_argument("overrides", **overrides)
     train.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last checkpoint")

@@ -254,7 +254,7 @@ def result_line(summary: dict, run_dir) -> str:
     if summary.get("test_acc") is not None:
         which = summary["test_checkpoint"]
         epoch = summary["best_epoch"] if which == "best" else (summary["last_checkpoint"] or {}).get("epoch")
-        return (f"test acc {summary['test_acc']:.4f}, test loss {summary['test_loss']:.4f} "
+        return (f"test acc {summary['test_acc']:.4f}, loss {summary['test_loss']:.4f} "
                 f"({which} checkpoint, epoch {epoch}); {where}")
     if summary.get("best_epoch") is not None and summary.get("best_value") is not None:
         return (f"best {summary['monitor']} {summary['best_value']:.4f} at epoch {summary['best_epoch']} "

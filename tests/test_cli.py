@@ -370,7 +370,7 @@ def test_train_stdout_is_the_run_directory_alone_and_the_last_line_is_the_result
     assert err[1].startswith("epoch 1/2 ") and err[2].startswith("epoch 2/2 ") and "val_acc" in err[2]
     summary = _summary(run_dir)
     assert summary["test_checkpoint"] == "best" and summary["best_epoch"] in (1, 2)
-    assert err[-1] == (f"test acc {summary['test_acc']:.4f}, test loss {summary['test_loss']:.4f} "
+    assert err[-1] == (f"test acc {summary['test_acc']:.4f}, loss {summary['test_loss']:.4f} "
                        f"(best checkpoint, epoch {summary['best_epoch']}); run directory {shown}")
     code, out, err = run_cli(capsys, "train", digits_config, "trainer.verbose=quiet")
     assert code == 0 and err == [] and Path(out.strip()).is_dir()

@@ -187,6 +187,32 @@ def test_gradcheck_every_element(capsys, tiny):
     assert len(bias_rows) == 1 and float(bias_rows[0][2]) == 0.0
 
 
+RESIDUAL_CONV_BN = """\
+version: 1
+name: residual-conv-bn
+data: {dataset: digits, val_size: 100}
+model:
+  layers:
+    - {type: conv2d, out_channels: 4, kernel_size: 3, padding: 1}
+    - {type: residual, layers: [{type: conv2d, out_channels: 4, kernel_size: 3, padding: 1},
+                                {type: batchnorm}, {type: relu}]}
+    - {type: flatten}
+    - {type: affine, out_features: 10}
+optimizer: {type: sgd, lr: 0.1}
+trainer: {epochs: 1, batch_size: 16}
+"""
+
+
+def test_gradcheck_passes_a_residual_conv_batchnorm_relu(capsys, tmp_path):
+    # the inner conv's bias feeds batch norm: its true gradient is 0, in check_layer as in check_model
+    path = tmp_path / "residual.yaml"
+    path.write_text(RESIDUAL_CONV_BN)
+    code, out, err = run_cli(capsys, "gradcheck", path)
+    assert code == 0, (out, err)
+    rows = [line.split() for line in out.splitlines()]
+    assert ["1", "residual", "0.b", "0.00e+00", "ok"] in rows
+
+
 def test_gradcheck_fails_on_a_wrong_backward(capsys, tiny, monkeypatch):
     from layernet.layers.activation import Tanh
 

@@ -96,6 +96,7 @@ CASES += [
     ("SwapAxes-negative", lambda: SwapAxes(-1, 0), ((2, 3, 4),), ("any",)),
     ("Exp", Exp, ((3, 4),), ("any",)),
     ("Log", Log, ((3, 4),), ("pos",)),
+    ("Pow-0", lambda: Pow(0), ((3, 4),), ("any",)),
     ("Pow-2", lambda: Pow(2), ((3, 4),), ("any",)),
     # x^3 near 0: the true slope 3x^2 is tiny while the centred difference is off by h^2 = 1e-10
     ("Pow-3", lambda: Pow(3), ((3, 4),), ("away",)),
@@ -346,6 +347,23 @@ def test_matches_pytorch_autograd(case):
     np.testing.assert_allclose(out, tout.detach().numpy(), rtol=1e-12, atol=1e-12)
     for g, t in zip(grads, ts):
         np.testing.assert_allclose(g, t.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("p", [0, 1, 2, 3, 0.5, -1, -1.5])
+def test_pow_at_zero_and_negative_x_matches_pytorch(p):
+    torch = pytest.importorskip("torch")
+    x = np.array([-2.0, -0.5, 0.0, 0.5, 2.0])
+    dout = np.array([0.3, -1.2, 0.7, 1.1, -0.4])
+    op = Pow(p)
+    with np.errstate(divide="ignore", invalid="ignore"):  # 0**-1 = inf, (-2)**0.5 = nan, as torch
+        out = op.forward(x)
+        (dx,) = op.backward(dout)
+    t = torch.tensor(x, requires_grad=True)
+    torch.pow(t, p).backward(torch.tensor(dout))
+    np.testing.assert_allclose(out, t.detach().pow(p).numpy(), rtol=1e-12)
+    np.testing.assert_allclose(dx, t.grad.numpy(), rtol=1e-12)  # nan and inf where torch has them
+    if p == 0:
+        assert np.array_equal(dx, np.zeros(5))
 
 
 @pytest.mark.parametrize("axis", [None, 1, (0, 1)])

@@ -129,7 +129,7 @@ def cmd_summary(args) -> int:
 def cmd_gradcheck(args) -> int:
     import numpy as np
 
-    from .gradcheck import BAD, GOOD, gradcheck_report
+    from .gradcheck import BAD, VERDICT_LEGEND, gradcheck_report, verdict
     from .losses import make_loss
     from .model import Sequential
 
@@ -147,14 +147,15 @@ def cmd_gradcheck(args) -> int:
     rows = [(group, name, error) for group, errors in report.items() for name, error in errors.items()]
     width = max(len(group) for group, _, _ in rows)
     sampled = "every element" if args.samples == 0 else f"{args.samples} elements per array"
-    print(f"gradient check of '{resolved['name']}' in float64 on {args.batch_size} random inputs of shape "
-          f"{tuple(dataset.input_shape)}; layers: every element, model: {sampled}")
-    print(f"{'layer':<{width}}  {'array':<10}  {'rel. error':>10}  verdict (ok < {GOOD:g} <= check <= {BAD:g} < FAIL)")
+    print(f"gradient check of '{resolved['name']}' in float64: {args.batch_size} random inputs of shape "
+          f"{tuple(dataset.input_shape)}")
+    print(f"layers: every element, model: {sampled}")
+    print(f"{'layer':<{width}}  {'array':<10}  {'rel. error':>10}  verdict")
     failed = 0
     for group, name, error in rows:
-        verdict = "ok" if error < GOOD else "check" if error <= BAD else "FAIL"
-        failed += verdict == "FAIL" or not np.isfinite(error)
-        print(f"{group:<{width}}  {name:<10}  {error:>10.2e}  {verdict}")
+        failed += verdict(error) == "FAIL"
+        print(f"{group:<{width}}  {name:<10}  {error:>10.2e}  {verdict(error)}")
+    print(VERDICT_LEGEND)
     if args.plot:
         from .plotting import gradcheck_command
 

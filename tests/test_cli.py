@@ -176,6 +176,19 @@ def test_gradcheck_passes_on_a_small_config(capsys, tiny):
     assert not any(line.endswith("FAIL") for line in table) and table[-1].startswith("all ")
 
 
+def test_gradcheck_explains_the_verdicts_in_80_columns(capsys):
+    code, out, _ = run_cli(capsys, "gradcheck", QUICKSTART)
+    assert code == 0
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 80, max(lines, key=len)
+    legend = "\n".join(lines[lines.index(next(l for l in lines if l.startswith("verdicts:"))):])
+    for band in ("  ok     below 1e-07", "  check  1e-07 to 1e-05", "  FAIL   above 1e-05"):
+        assert band in legend, band
+    assert "batch-norm input" in legend and "exactly 0" in legend
+    # the batch-norm input of the quickstart is a correct layer in the middle band
+    assert any(line.split()[:3] == ["1", "batchnorm", "x"] and line.endswith("check") for line in lines)
+
+
 def test_gradcheck_every_element(capsys, tiny):
     code, out, _ = run_cli(capsys, "gradcheck", tiny, "model.layers.0.bias=false", "--samples", "0")
     assert code == 0 and "model: every element" in out

@@ -115,6 +115,11 @@ class Sequential:
             for key, param in layer.params.items():
                 yield prefix + key, param, layer.grads.get(key)
 
+    def decayed_names(self) -> set[str]:
+        """Names of the parameters weight decay applies to, as each layer declares them
+        (``Layer.decayed``, containers asking their children): e.g. ``{"0.W", "2.0.W"}``."""
+        return {name for index, layer in enumerate(self.layers) for name in layer.decayed_names(f"{index}.")}
+
     def buffers(self):
         """Yield ``(name, buffer)`` for every non-trainable state array, e.g. ``("1.running_mean", ...)``."""
         for prefix, layer in self.named_layers():

@@ -11,7 +11,8 @@ For each example the layer must
   parameters' dtype (float64 parameters, float32 input: float32 dx);
 - agree with itself on shapes: ``output_shape`` of the per-sample shape is the forward's;
 - pass a float64 gradient check (``check_layer``, training and eval) below 1e-7;
-- refuse a bad shape, an integer input, and backward before forward, naming the layer.
+- refuse a bad shape, an integer input, and backward before forward, naming the layer;
+- declare weight decay (``decayed``) only for parameters it has, never a bias or gamma/beta.
 
 Inputs are distinct values spread evenly over [-2, 2] and kept away from 0, in shuffled order,
 so no max-pool window has a tie and no ReLU input sits at its kink.
@@ -148,6 +149,13 @@ def test_gradient_check_float64(name, example, training):
     for key, value in before.items():  # the check leaves the layer as it was
         assert layer.params[key].dtype == value.dtype
         np.testing.assert_array_equal(layer.params[key], value)
+
+
+@pytest.mark.parametrize("name, example", CASES)
+def test_weight_decay_is_declared_for_parameters_the_layer_has(name, example):
+    layer, _, _ = _build(name, example)
+    assert set(layer.decayed) <= set(layer.params), f"{name}: decayed {layer.decayed} names no parameter of {sorted(layer.params)}"
+    assert {"b", "gamma", "beta"}.isdisjoint(layer.decayed), f"{name}: weight decay on a bias or normalisation parameter"
 
 
 @pytest.mark.parametrize("name, example", CASES)

@@ -6,6 +6,7 @@ A layer holds
   shape into ``layer.params[name]`` is allowed; the next forward uses it.
 - ``grads``: the same keys, filled by ``backward`` (arrays of each parameter's shape and dtype).
 - ``buffers``: non-trainable state saved with the model (batch norm's running statistics).
+- ``decayed`` (class attribute): the names of its own parameters that weight decay applies to.
 
 and implements
 
@@ -44,6 +45,10 @@ class Layer:
     _not_config: tuple[str, ...] = ("rng",)
     #: Config keys that ``infer_config`` can fill from the input shape (``in_features`` ...).
     inferred_args: tuple[str, ...] = ()
+    #: The layer's own parameters that weight decay applies to: the weights of a linear map
+    #: (Affine's and Conv2d's ``W``), not biases nor normalisation's ``gamma``/``beta`` (decaying
+    #: an offset or a scale only pulls the output towards 0 and fights the normalisation).
+    decayed: tuple[str, ...] = ()
 
     def __init__(self):
         self.params: dict[str, np.ndarray] = {}
@@ -65,6 +70,14 @@ class Layer:
     def children(self) -> list["Layer"]:
         """Sub-layers of a container layer (empty for ordinary layers)."""
         return []
+
+    def decayed_names(self, prefix: str = "") -> list[str]:
+        """The parameters weight decay applies to: this layer's own (``decayed``), then each
+        child's, named as Sequential names parameters (``prefix + "W"``, ``prefix + "0.W"``)."""
+        names = [prefix + key for key in self.decayed if key in self.params]
+        for index, child in enumerate(self.children()):
+            names += child.decayed_names(f"{prefix}{index}.")
+        return names
 
     # ----------------------------------------------------------------- helpers for subclasses
     @property

@@ -46,6 +46,7 @@ class Conv2d(Layer):
 
     _positional = ("in_channels", "out_channels")
     inferred_args = ("in_channels",)
+    decayed = ("W",)  # weight decay on W, not on b
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, *,
                  init="he_normal", bias=True, rng=None):

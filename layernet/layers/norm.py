@@ -35,6 +35,7 @@ class BatchNorm(Layer):
 
     _positional = ("num_features",)
     inferred_args = ("num_features",)
+    decayed = ()  # no weight decay on gamma and beta
 
     def __init__(self, num_features, momentum=0.9, eps=1e-5):
         super().__init__()

@@ -1,12 +1,10 @@
-"""ReLU, LeakyReLU, Sigmoid, Tanh: gradient checks, known answers, PyTorch, stability, the
-fused ReLU mask kernels, errors."""
+"""ReLU, LeakyReLU, Sigmoid, Tanh: gradient checks, known answers, PyTorch, stability, errors."""
 
 import numpy as np
 import pytest
 
 from conftest import GRAD_TOL
 from layernet.gradcheck import check_layer, rel_error
-from layernet.kernels.activation import relu_backward_mask, relu_forward_mask
 from layernet.layers import LeakyReLU, ReLU, Sigmoid, Tanh
 
 LAYERS = {
@@ -104,21 +102,6 @@ def test_float32_agrees_with_float64(name, rng):
         results.append((out, dx))
     for a, b in zip(*results):
         assert np.max(np.abs(a - b)) < 1e-6 * (1 + np.max(np.abs(b)))
-
-
-def test_fused_relu_mask_kernels(rng):
-    x = rng.standard_normal(1000).astype(np.float32)
-    x[:3] = 0.0
-    dout = rng.standard_normal(1000).astype(np.float32)
-    out, mask = np.empty_like(x), np.empty(x.shape, dtype=np.bool_)
-    relu_forward_mask(x, out, mask)
-    np.testing.assert_array_equal(out, np.maximum(x, 0))
-    np.testing.assert_array_equal(mask, x > 0)
-    dx = np.empty_like(dout)
-    relu_backward_mask(mask, dout, dx)
-    np.testing.assert_array_equal(dx, np.where(x > 0, dout, 0))
-    relu_backward_mask(mask, dout, dout)  # in place
-    np.testing.assert_array_equal(dout, dx)
 
 
 @pytest.mark.parametrize("name", LAYERS)

@@ -1,4 +1,5 @@
-"""Shared fixtures and helpers: seeded random generators, float64 tolerances, thread-count runs."""
+"""Shared fixtures and helpers: seeded random generators, float64 tolerances, the PyTorch
+oracle (``require_torch``), thread-count runs."""
 
 import os
 import subprocess
@@ -21,6 +22,26 @@ MODEL_GRAD_TOL = 1e-6
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+#: Set to 1 (``.ci/run`` does) to make a missing PyTorch fail the oracle tests instead of skipping them.
+REQUIRE_TORCH = "LAYERNET_REQUIRE_TORCH"
+
+
+def require_torch():
+    """The ``torch`` module, for a test that uses PyTorch as an independent oracle.
+
+    Without torch the test is skipped, unless the environment sets ``LAYERNET_REQUIRE_TORCH=1``
+    (CI installs torch, so there a missing torch must fail the run, not skip it quietly).
+    """
+    if os.environ.get(REQUIRE_TORCH) != "1":
+        return pytest.importorskip("torch")
+    try:
+        import torch
+    except ImportError as err:
+        pytest.fail(f"{REQUIRE_TORCH}=1 but torch cannot be imported ({err}); install it: "
+                    f"pip install torch==2.13.0 (the tests' oracle)", pytrace=False)
+    return torch
 
 
 #: Numba thread counts compared by ``results_across_threads``: one, and counts that split the

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from conftest import GRAD_TOL
+from conftest import GRAD_TOL, require_torch
 from layernet.gradcheck import check_layer, rel_error
 from layernet.layers import LeakyReLU, ReLU, Sigmoid, Tanh
 
@@ -23,7 +23,7 @@ def away_from_zero(rng, shape, dtype=np.float64):
 
 
 def torch_fn(name):
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     F = torch.nn.functional
     return {
         "relu": F.relu,
@@ -43,7 +43,7 @@ def test_gradcheck_float64(name, shape, rng):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("name", LAYERS)
 def test_against_torch(name, dtype, rng):
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     x = (3 * rng.standard_normal((3, 4, 5, 6))).astype(dtype)
     x[0, 0, 0, :3] = [0.0, 40.0, -40.0]  # the kink, and saturation
     dout = rng.standard_normal(x.shape).astype(dtype)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from conftest import GRAD_TOL, assert_parallel, results_across_threads
+from conftest import GRAD_TOL, assert_parallel, require_torch, results_across_threads
 from layernet.gradcheck import check_layer
 from layernet.layers import Conv2d
 from layernet.layers import conv as conv_module
@@ -107,7 +107,7 @@ def test_direct_kernel_every_tap_grouping(rng, k):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("c, hw, k, s, p, n, bias", ORACLE_CASES)
 def test_matches_torch(rng, dtype, c, hw, k, s, p, n, bias):
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     layer, x = _layer_and_input(rng, c, hw, k, s, p, n + 1, bias, filters=4, dtype=dtype)
     dout = rng.standard_normal(layer.forward(x).shape).astype(dtype)
     got = _run(layer, x, dout)

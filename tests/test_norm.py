@@ -4,7 +4,7 @@ statistics, PyTorch, float32, thread-count independence, errors."""
 import numpy as np
 import pytest
 
-from conftest import GRAD_TOL, assert_parallel, results_across_threads
+from conftest import GRAD_TOL, assert_parallel, require_torch, results_across_threads
 from layernet.gradcheck import check_layer, rel_error
 from layernet.layers import BatchNorm
 from layernet.layers import norm as norm_layer_module
@@ -112,7 +112,7 @@ def test_against_torch(shape, training, dtype, rng):
     torch puts the *unbiased* batch variance (divided by M - 1) into running_var; ours uses the
     biased one (divided by M), so our running_var is torch's minus (1 - momentum) * (unbiased - biased).
     """
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     layer = make_layer(rng, shape[1]).astype(dtype)
     x = (2.0 * rng.standard_normal(shape) + 1.0).astype(dtype)
     dout = rng.standard_normal(shape).astype(dtype)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from conftest import GRAD_TOL
+from conftest import GRAD_TOL, require_torch
 from layernet.gradcheck import check_op, numerical_gradient_array, rel_error
 from layernet.ops import (
     Add, BroadcastTo, Divide, Exp, Log, MatMul, Max, Maximum, Mean, Multiply, Pow, ReLU, Reshape,
@@ -330,7 +330,7 @@ TORCH_CASES = [(case, name) for case, name in zip(CASES, IDS) if getattr(case[1]
 
 @pytest.mark.parametrize("case", [c for c, _ in TORCH_CASES], ids=[n for _, n in TORCH_CASES])
 def test_matches_pytorch_autograd(case):
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     _, make, shapes, kinds = case
     op = make()
     key = op.name.lower()
@@ -351,7 +351,7 @@ def test_matches_pytorch_autograd(case):
 
 @pytest.mark.parametrize("p", [0, 1, 2, 3, 0.5, -1, -1.5])
 def test_pow_at_zero_and_negative_x_matches_pytorch(p):
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     x = np.array([-2.0, -0.5, 0.0, 0.5, 2.0])
     dout = np.array([0.3, -1.2, 0.7, 1.1, -0.4])
     op = Pow(p)
@@ -368,7 +368,7 @@ def test_pow_at_zero_and_negative_x_matches_pytorch(p):
 
 @pytest.mark.parametrize("axis", [None, 1, (0, 1)])
 def test_max_ties_share_matches_pytorch_amax(axis):
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     op = Max(axis=axis)
     out = op.forward(TIE_X)
     dout = np.random.default_rng(3).standard_normal(np.shape(out))
@@ -380,7 +380,7 @@ def test_max_ties_share_matches_pytorch_amax(axis):
 
 
 def test_maximum_ties_share_matches_pytorch():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     a, b = np.array([[1.0], [2.0], [0.5]]), np.array([1.0, 2.0, 0.0, 2.0])
     op = Maximum()
     op.forward(a, b)
@@ -393,7 +393,7 @@ def test_maximum_ties_share_matches_pytorch():
 
 
 def test_circuits_match_pytorch():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     x, y, z = (torch.tensor(v, requires_grad=True) for v in (-2.0, 5.0, -4.0))
     ((x + y) * z).backward()
     assert (x.grad.item(), y.grad.item(), z.grad.item()) == (-4.0, -4.0, 3.0)

@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+from conftest import require_torch
 from layernet.optim import SGD, Adam, RMSProp
 from layernet.registry import OPTIMIZERS, SCHEDULES
 
@@ -108,7 +109,7 @@ def test_adam_second_step_by_hand():
 # ---------------------------------------------------------------------------- torch oracle
 def torch_pair(kind, kwargs, wd):
     """Our optimizer and the torch optimizer (param groups: decay on W only) for the same settings."""
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     ours = OPTIMIZERS.get(kind)(weight_decay=wd, **kwargs)
     translate = {"decay": "alpha", "beta1": None, "beta2": None}
     tkw = {translate.get(k, k) or k: v for k, v in kwargs.items() if translate.get(k, k) is not None}
@@ -134,7 +135,7 @@ def torch_pair(kind, kwargs, wd):
 )
 @pytest.mark.parametrize("wd", [0.0, 0.1])
 def test_matches_torch_over_several_steps(kind, kwargs, wd, rng):
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     ours, make_torch = torch_pair(kind, kwargs, wd)
     model = make_model(rng)
     tparams = {n: torch.tensor(p.copy(), requires_grad=True) for n, p in model.params.items()}

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from conftest import GRAD_TOL
+from conftest import GRAD_TOL, require_torch
 from layernet.gradcheck import check_layer, rel_error
 from layernet.layers import AvgPool2d, MaxPool2d
 from reference import avgpool_naive, maxpool_naive
@@ -102,7 +102,7 @@ def test_avgpool_known_answer():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape, kernel, stride", CASES[:4], ids=IDS[:4])
 def test_against_torch(shape, kernel, stride, dtype, rng):
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     F = torch.nn.functional
     x = distinct(rng, shape, dtype)
     k, s = pair(kernel, None), pair(stride, kernel)

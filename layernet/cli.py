@@ -96,7 +96,7 @@ def cmd_eval(args) -> int:
         f"({result['num_examples']} examples, {result['checkpoint']} checkpoint, epoch {result['epoch']})"
     )
     if args.confusion is not None:
-        from .plotting import confusion_command
+        from .plot import confusion_command
 
         title = f"{Path(args.run_dir).name}: {result['split']} split, accuracy {result['acc']:.2%}"
         print(confusion_command(result["y_true"], result["y_pred"], args.confusion, result["class_names"], title=title))
@@ -157,7 +157,7 @@ def cmd_gradcheck(args) -> int:
         print(f"{group:<{width}}  {name:<10}  {error:>10.2e}  {verdict(error)}")
     print(VERDICT_LEGEND)
     if args.plot:
-        from .plotting import gradcheck_command
+        from .plot import gradcheck_command
 
         print(f"plot: {gradcheck_command(report, args.plot, title=resolved['name'])}")
     if failed:
@@ -168,7 +168,7 @@ def cmd_gradcheck(args) -> int:
 
 
 def cmd_plot(args) -> int:
-    from .plotting import plot_command
+    from .plot import plot_command
 
     print(plot_command(args.run_dirs, out=args.output, metric=args.metric))
     return EXIT_OK

@@ -11,7 +11,7 @@ A run directory holds
   the best epoch's val metrics, ``test_loss``/``test_acc`` of the *best* checkpoint on the test
   split (when the data set has one and the run did not stop on an error), wall time, how many
   times the run was resumed, and the versions of layernet, numpy, numba and Python;
-- ``loss.png``/``accuracy.png`` when ``output.plots`` is on and ``layernet.plotting`` exists.
+- ``loss.png``/``accuracy.png`` when ``output.plots`` is on and ``layernet.plot`` exists.
 
 Seeding: ``seed`` fixes the validation split (and the spiral's points), the initial weights
 (``Sequential.from_config(rng=seed)``) and the trainer's shuffling, so the same config gives the
@@ -232,8 +232,8 @@ def run(config=None, resume=None, *, overrides=(), verbose=None) -> Path:
         raise
     test = _test_best(trainer, run_dir, dataset)
     _write_json(run_dir / "summary.json", _summary(cfg, trainer, trainer.stop_reason, None, test, resumed))
-    if cfg["output"].get("plots") and importlib.util.find_spec("layernet.plotting") is not None:
-        from .plotting import save_run_plots
+    if cfg["output"].get("plots") and importlib.util.find_spec("layernet.plot") is not None:
+        from .plot import save_run_plots
 
         save_run_plots(run_dir)
     return run_dir

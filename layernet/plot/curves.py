@@ -1,7 +1,7 @@
 """Training curves: one run's loss / accuracy / learning rate, and one metric of several runs.
 
 Every function returns the matplotlib Figure; matplotlib is imported when a function is called.
-All panels share the epoch axis described in ``layernet.plotting.history``: per-epoch values at
+All panels share the epoch axis described in ``layernet.plot.history``: per-epoch values at
 ``x = epoch``, per-step losses spread over the epoch they belong to.
 """
 

@@ -1,7 +1,7 @@
 """Pictures of training runs and of what a network learned.
 
 matplotlib is imported only when a plotting function runs (never at ``import layernet`` or
-``import layernet.plotting``), through its object API; nothing here calls ``matplotlib.use()``,
+``import layernet.plot``), through its object API; nothing here calls ``matplotlib.use()``,
 so the backend is the user's (headless runs pick Agg, or set ``MPLBACKEND=agg``). Every plotting
 function returns the matplotlib Figure and accepts ``ax=`` to draw into an existing Axes.
 

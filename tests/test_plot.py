@@ -1,4 +1,4 @@
-"""layernet.plotting: run directories, smoothing, figures (checked through matplotlib objects), files."""
+"""layernet.plot: run directories, smoothing, figures (checked through matplotlib objects), files."""
 
 import os
 import subprocess
@@ -12,7 +12,7 @@ matplotlib.use("agg")  # tests only; the library never selects a backend
 import matplotlib.image  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 
-from layernet.plotting import (  # noqa: E402
+from layernet.plot import (  # noqa: E402
     as_history,
     confusion_matrix,
     filter_grid,
@@ -325,8 +325,20 @@ def test_plot_gradcheck_rejects_bad_reports(report):
         plot_gradcheck(report)
 
 
-def test_importing_plotting_does_not_import_matplotlib():
-    code = "import sys, layernet, layernet.plotting; print('matplotlib' in sys.modules)"
+def test_the_documented_api_is_the_plot_package():
+    # README: plot_history, plot_runs, plot_filters, plot_confusion, plot_gradcheck from layernet.plot,
+    # the package itself (no alias module of another name in front of it)
+    import layernet.plot
+    from layernet.plot import plot_confusion, plot_filters, plot_gradcheck, plot_history, plot_runs
+
+    assert os.path.basename(os.path.dirname(layernet.plot.__file__)) == "plot"
+    for function in (plot_confusion, plot_filters, plot_gradcheck, plot_history, plot_runs):
+        assert function.__module__.startswith("layernet.plot."), function.__module__
+        assert function.__name__ in layernet.plot.__all__
+
+
+def test_importing_plot_does_not_import_matplotlib():
+    code = "import sys, layernet, layernet.plot; print('matplotlib' in sys.modules)"
     env = {**os.environ, "MPLBACKEND": "agg"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert out.stdout.strip() == "False"

@@ -5,7 +5,7 @@ matplotlib is imported only when a plotting function runs (never at ``import lay
 so the backend is the user's (headless runs pick Agg, or set ``MPLBACKEND=agg``). Every plotting
 function returns the matplotlib Figure and accepts ``ax=`` to draw into an existing Axes.
 
-- ``load_history(run_dir)``, ``smooth(values)``: reading run directories, smoothing curves.
+- ``load_run_curves(run_dir)``, ``smooth(values)``: reading run directories, smoothing curves.
 - ``plot_history(run)``, ``plot_runs(run_dirs, metric="val_acc")``: training curves.
 - ``save_run_plots(run_dir)``: ``loss.png`` and ``accuracy.png`` in the run directory.
 - ``plot_filters(conv_or_W)``, ``plot_confusion(y_true, y_pred)``, ``plot_gradcheck(report)``.
@@ -16,18 +16,18 @@ from .curves import plot_history, plot_runs
 from .files import confusion_command, gradcheck_command, plot_command, save_figure, save_run_plots
 from .filters import filter_grid, plot_filters
 from .gradcheck_plot import plot_gradcheck
-from .history import History, as_history, load_history
+from .run_curves import RunCurves, as_run_curves, load_run_curves
 from .labels import run_labels
 from .smoothing import smooth
 
 __all__ = [
-    "History",
-    "as_history",
+    "RunCurves",
+    "as_run_curves",
     "confusion_command",
     "confusion_matrix",
     "filter_grid",
     "gradcheck_command",
-    "load_history",
+    "load_run_curves",
     "plot_command",
     "plot_confusion",
     "plot_filters",

@@ -51,8 +51,9 @@ def test_check_layer_and_inner_parameter_gradients(rng):
     block = _block()
     x = rng.standard_normal((3, 4))
     errors = check_layer(block, x)
-    assert errors["x"] < GRAD_TOL
-    # check_layer checks the block's own params (none); check the inner ones by hand
+    assert set(errors) == {"x", "0.W", "0.b", "2.W", "2.b"}  # the inner layers' params, by index
+    assert max(errors.values()) < GRAD_TOL, errors
+    # and the inner gradients once more by hand, independently of check_layer's naming
     block.astype(np.float64)
     dout = np.random.default_rng(1).standard_normal((3, 4))
     block.forward(x, training=True)

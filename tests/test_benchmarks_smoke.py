@@ -7,7 +7,6 @@ without PyTorch, and that the report and the JSON carry every row the README tab
 import json
 
 import numpy as np
-import pytest
 
 from benchmarks import numpy_ref, report
 from benchmarks.__main__ import main

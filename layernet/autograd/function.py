@@ -7,8 +7,6 @@ when recording is on (not inside ``no_grad()``) and some input requires a gradie
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from ..ops import (Add, BinaryOp, Concatenate, Divide, Maximum, Multiply, Negative, Power, Stack,
@@ -22,8 +20,8 @@ def _value(v):
     """(data, parent): a Tensor's data and itself if it requires grad; a constant and None."""
     if type(v) is Tensor:
         return v.data, (v if v.requires_grad else None)
-    if isinstance(v, numbers.Real) and not isinstance(v, bool) and not isinstance(v, np.generic):
-        return v, None
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return v, None  # a Python number stays "weak" in numpy's promotion
     array = np.asarray(v)
     if array.dtype.kind not in "fiu":
         raise TypeError(f"autograd: expected a Tensor, a real number or a numeric array, found {type(v).__name__} of dtype {array.dtype}")
@@ -34,28 +32,45 @@ def apply(op, *inputs) -> Tensor:
     """``op``'s forward on the inputs' data, as a Tensor that remembers ``op`` for ``backward``.
 
     ``op`` is a ``layernet.ops`` object (``apply(ops.Exp(), x)``); its backward is the node's
-    backward. Unary and binary elementwise ops use the op's math directly; any other op runs its
-    checked ``forward``/``backward``, with the forward's cache kept by the node.
+    backward. Unary and binary elementwise ops use the op's math directly (``_forward`` here,
+    ``_backward`` in the node); any other op runs its checked ``forward``/``backward``, with
+    the forward's cache kept by the node.
     """
+    if len(inputs) == 2 and isinstance(op, BinaryOp):
+        return _binary(op, *inputs)
+    if len(inputs) == 1 and isinstance(op, UnaryOp) and type(inputs[0]) is Tensor:
+        return _unary(op, inputs[0])
     values, parents = zip(*(_value(v) for v in inputs)) if inputs else ((), ())
-    record = mode._enabled and any(p is not None for p in parents)
-    if isinstance(op, UnaryOp) and len(values) == 1 and isinstance(values[0], np.ndarray):
-        x = values[0]
-        out = np.asarray(op._forward(x))
-        return _result(out, UnaryNode(op, parents[0], x, out) if record else None)
-    if isinstance(op, BinaryOp) and len(values) == 2:
-        a, b = values
-        try:
-            out = np.asarray(op._forward(a, b))
-        except ValueError:
-            op.broadcast_shapes(np.shape(a), np.shape(b))  # the op's message naming both shapes
-            raise
-        return _result(out, BinaryNode(op, parents, a, b, out) if record else None)
     out = np.asarray(op.forward(*values))
     cache, op._cache = op._cache, None
-    if not record:
+    if not (mode._enabled and any(p is not None for p in parents)):
         return _result(out, None)
     return _result(out, CacheNode(op, parents, cache, _op_backward, None))
+
+
+def _unary(op, t: Tensor) -> Tensor:
+    x = t.data
+    out = op._forward(x)
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    if t.requires_grad and mode._enabled:
+        return _result(out, UnaryNode(op, t, x, out))
+    return _result(out, None)
+
+
+def _binary(op, x, y) -> Tensor:
+    a, pa = _value(x)
+    b, pb = _value(y)
+    try:
+        out = op._forward(a, b)
+    except ValueError:
+        op.broadcast_shapes(np.shape(a), np.shape(b))  # the op's message naming both shapes
+        raise
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    if (pa is not None or pb is not None) and mode._enabled:
+        return _result(out, BinaryNode(op, (pa, pb), a, b, out))
+    return _result(out, None)
 
 
 def _op_backward(node, dout):

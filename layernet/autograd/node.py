@@ -25,7 +25,9 @@ from ..ops.base import unbroadcast
 
 
 def _fit(g, shape, dtype, out_shape):
-    """``g`` with ``shape`` (summed over broadcast axes) and ``dtype``."""
+    """``g`` (an array or numpy scalar) with ``shape`` (summed over broadcast axes) and ``dtype``."""
+    if not hasattr(g, "dtype"):
+        g = np.asarray(g)
     if g.shape != shape:
         g = unbroadcast(np.broadcast_to(g, out_shape), shape)
     if g.dtype != dtype:
@@ -58,12 +60,11 @@ class UnaryNode(Node):
     __slots__ = ("x", "out")
 
     def __init__(self, op, parent, x, out):
-        super().__init__(op, (parent,))
-        self.x, self.out = x, out
+        self.op, self.parents, self.released, self.x, self.out = op, (parent,), False, x, out
 
     def grads(self, dout):
         x = self.x
-        return (_fit(np.asarray(self.op._backward(dout, x, self.out)), x.shape, x.dtype, x.shape),)
+        return (_fit(self.op._backward(dout, x, self.out), x.shape, x.dtype, x.shape),)
 
     def release(self):
         self.released, self.x, self.out = True, None, None
@@ -73,16 +74,15 @@ class BinaryNode(Node):
     __slots__ = ("a", "b", "out")
 
     def __init__(self, op, parents, a, b, out):
-        super().__init__(op, parents)
-        self.a, self.b, self.out = a, b, out
+        self.op, self.parents, self.released, self.a, self.b, self.out = op, parents, False, a, b, out
 
     def grads(self, dout):
         a, b, out = self.a, self.b, self.out
         da, db = self.op._backward(dout, a, b, out)
         pa, pb = self.parents
         return (
-            None if pa is None else _fit(np.asarray(da), a.shape, a.dtype, out.shape),
-            None if pb is None else _fit(np.asarray(db), b.shape, b.dtype, out.shape),
+            None if pa is None else _fit(da, a.shape, a.dtype, out.shape),
+            None if pb is None else _fit(db, b.shape, b.dtype, out.shape),
         )
 
     def release(self):

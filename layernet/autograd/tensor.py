@@ -15,8 +15,6 @@ accepts Python numbers and arrays on either side; each records one node whose ba
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from .._validation import _is_int
@@ -106,24 +104,32 @@ class Tensor:
         return to_dot(self)
 
     # ------------------------------------------------------------------ operators
-    def __add__(self, other): return apply(Add(), self, other)
-    def __radd__(self, other): return apply(Add(), other, self)
-    def __sub__(self, other): return apply(Subtract(), self, other)
-    def __rsub__(self, other): return apply(Subtract(), other, self)
-    def __mul__(self, other): return apply(Multiply(), self, other)
-    def __rmul__(self, other): return apply(Multiply(), other, self)
-    def __truediv__(self, other): return apply(Divide(), self, other)
-    def __rtruediv__(self, other): return apply(Divide(), other, self)
+    # Elementwise ops keep no state between forward and backward in the engine (the node holds
+    # the values), so one shared instance of each serves every node.
+    def __add__(self, other): return _binary(_ADD, self, other)
+    def __radd__(self, other): return _binary(_ADD, other, self)
+    def __sub__(self, other): return _binary(_SUBTRACT, self, other)
+    def __rsub__(self, other): return _binary(_SUBTRACT, other, self)
+    def __mul__(self, other): return _binary(_MULTIPLY, self, other)
+    def __rmul__(self, other): return _binary(_MULTIPLY, other, self)
+    def __truediv__(self, other): return _binary(_DIVIDE, self, other)
+    def __rtruediv__(self, other): return _binary(_DIVIDE, other, self)
     def __matmul__(self, other): return apply(MatMul(), self, other)
     def __rmatmul__(self, other): return apply(MatMul(), other, self)
-    def __neg__(self): return apply(Negative(), self)
-    def __rpow__(self, other): return apply(Power(), other, self)
+    def __neg__(self): return _unary(_NEGATIVE, self)
+    def __rpow__(self, other): return _binary(_POWER, other, self)
 
     def __pow__(self, other):
         """``t ** p``: ``ops.Pow(p)`` for a number p, ``ops.Power`` for an array or Tensor exponent."""
-        if isinstance(other, numbers.Real) and not isinstance(other, bool):
-            return apply(Pow(other), self)
-        return apply(Power(), self, other)
+        if isinstance(other, (int, float, np.integer, np.floating)) and not isinstance(other, bool):
+            key = (type(other), other)
+            op = _POWS.get(key)
+            if op is None:
+                op = Pow(other)
+                if len(_POWS) < 64:
+                    _POWS[key] = op
+            return _unary(op, self)
+        return _binary(_POWER, self, other)
 
     # ------------------------------------------------------------------ methods
     def sum(self, axis=None, keepdims=False): return apply(Sum(axis, keepdims), self)
@@ -146,11 +152,11 @@ class Tensor:
 
     def swapaxes(self, axis1, axis2): return apply(SwapAxes(axis1, axis2), self)
     def broadcast_to(self, shape): return apply(BroadcastTo(shape), self)
-    def exp(self): return apply(Exp(), self)
-    def log(self): return apply(Log(), self)
-    def sigmoid(self): return apply(Sigmoid(), self)
-    def tanh(self): return apply(Tanh(), self)
-    def relu(self): return apply(ReLU(), self)
+    def exp(self): return _unary(_EXP, self)
+    def log(self): return _unary(_LOG, self)
+    def sigmoid(self): return _unary(_SIGMOID, self)
+    def tanh(self): return _unary(_TANH, self)
+    def relu(self): return _unary(_RELU, self)
 
     def __getitem__(self, key):
         """Basic slices and integer/boolean arrays (``ops.Index``); repeated indices add up in backward."""
@@ -176,4 +182,8 @@ def _result(data, node) -> Tensor:
 from ..ops import (Add, BroadcastTo, Divide, Exp, Index, Log, MatMul, Max, Mean,  # noqa: E402
                    Multiply, Negative, Pow, Power, ReLU, Reshape, Sigmoid, Subtract, Sum,
                    SwapAxes, Tanh, Transpose)
-from .function import apply  # noqa: E402  (function.py imports Tensor from here)
+from .function import _binary, _unary, apply  # noqa: E402  (function.py imports Tensor from here)
+
+_ADD, _SUBTRACT, _MULTIPLY, _DIVIDE, _POWER = Add(), Subtract(), Multiply(), Divide(), Power()
+_NEGATIVE, _EXP, _LOG, _SIGMOID, _TANH, _RELU = Negative(), Exp(), Log(), Sigmoid(), Tanh(), ReLU()
+_POWS: dict = {}  # Pow(p) per exponent, for the first 64 exponents seen

@@ -12,8 +12,9 @@ from .tensor import Tensor
 
 def walk(root: Tensor):
     """``(tensors, edges)``: every tensor ``root`` was computed from (inputs first, root last) and
-    ``(i, j)`` index pairs meaning tensors[i] was an input of tensors[j]. Constants that were not
-    Tensors are not shown. Iterative, so a long chain is fine."""
+    ``(i, j)`` index pairs meaning tensors[i] was an input of tensors[j]. Inputs that do not
+    require a gradient (constants) are not part of the recorded graph and are not listed.
+    Iterative, so a long chain is fine."""
     order, index, seen, stack = [], {}, set(), [(root, False)]
     while stack:
         t, finished = stack.pop()

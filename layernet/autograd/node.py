@@ -47,7 +47,10 @@ class Node:
 
     @property
     def label(self) -> str:
-        return self.op.name
+        """The op for pictures and repr: its constructor call if short (``Sum(axis=0)``), else its name."""
+        text = repr(self.op)
+        text = text[:-2] if text.endswith("()") else text
+        return text if len(text) <= 32 else getattr(self.op, "name", type(self.op).__name__)
 
     def grads(self, dout):
         raise NotImplementedError
@@ -101,10 +104,6 @@ class CacheNode(Node):
     def __init__(self, op, parents, cache, run_backward, shapes):
         super().__init__(op, parents)
         self.cache, self.run_backward, self.shapes = cache, run_backward, shapes
-
-    @property
-    def label(self) -> str:
-        return getattr(self.op, "name", type(self.op).__name__)
 
     def grads(self, dout):
         return self.run_backward(self, dout)

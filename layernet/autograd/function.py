@@ -45,7 +45,7 @@ def apply(op, *inputs) -> Tensor:
     cache, op._cache = op._cache, None
     if not (mode._enabled and any(p is not None for p in parents)):
         return _result(out, None)
-    return _result(out, CacheNode(op, parents, cache, _op_backward, None))
+    return _result(out, CacheNode(op, parents, cache, _op_backward))
 
 
 def _unary(op, t: Tensor) -> Tensor:

@@ -43,11 +43,11 @@ def call_layer(layer, x: Tensor, training=False) -> Tensor:
         for member in family:  # no backward will come: do not keep the forward's caches
             member._cache = None
         return _result(out, None)
-    return _result(out, CacheNode(layer, (parent,), (family, caches, {}), _layer_backward, None))
+    return _result(out, CacheNode(layer, (parent,), (family, caches), _layer_backward))
 
 
 def _layer_backward(node, dout):
-    family, caches, seen = node.cache
+    family, caches = node.cache
     layer = node.op
     for member, cache in zip(family, caches):
         member._cache = cache
@@ -97,7 +97,7 @@ def call_loss(loss, scores: Tensor, y) -> Tensor:
     dscores, loss._dscores = loss._dscores, None
     if not (mode._enabled and scores.requires_grad):
         return _result(value, None)
-    return _result(value, CacheNode(loss, (scores,), dscores, _loss_backward, None))
+    return _result(value, CacheNode(loss, (scores,), dscores, _loss_backward))
 
 
 def _loss_backward(node, dout):

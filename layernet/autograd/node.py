@@ -99,11 +99,11 @@ class CacheNode(Node):
     returns the gradients per input; ``cache`` is what to put back first.
     """
 
-    __slots__ = ("cache", "run_backward", "shapes")
+    __slots__ = ("cache", "run_backward")
 
-    def __init__(self, op, parents, cache, run_backward, shapes):
+    def __init__(self, op, parents, cache, run_backward):
         super().__init__(op, parents)
-        self.cache, self.run_backward, self.shapes = cache, run_backward, shapes
+        self.cache, self.run_backward = cache, run_backward
 
     def grads(self, dout):
         return self.run_backward(self, dout)

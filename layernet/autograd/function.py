@@ -32,14 +32,20 @@ def apply(op, *inputs) -> Tensor:
     """``op``'s forward on the inputs' data, as a Tensor that remembers ``op`` for ``backward``.
 
     ``op`` is a ``layernet.ops`` object (``apply(ops.Exp(), x)``); its backward is the node's
-    backward. Unary and binary elementwise ops use the op's math directly (``_forward`` here,
-    ``_backward`` in the node); any other op runs its checked ``forward``/``backward``, with
-    the forward's cache kept by the node.
+    backward. An ``ops.UnaryOp``/``ops.BinaryOp`` whose ``forward``/``backward`` are the base
+    class's (the checks and caching around its ``_forward``/``_backward``) runs lean: its
+    ``_forward`` here and its ``_backward`` in the node, with the values the node saved. Any
+    other op (or one whose ``backward`` was replaced) runs its own ``forward``/``backward``, with
+    the forward's cache kept by the node. Results follow numpy's dtype promotion.
     """
     if len(inputs) == 2 and isinstance(op, BinaryOp):
         return _binary(op, *inputs)
     if len(inputs) == 1 and isinstance(op, UnaryOp) and type(inputs[0]) is Tensor:
         return _unary(op, inputs[0])
+    return _general(op, inputs)
+
+
+def _general(op, inputs) -> Tensor:
     values, parents = zip(*(_value(v) for v in inputs)) if inputs else ((), ())
     out = np.asarray(op.forward(*values))
     cache, op._cache = op._cache, None
@@ -49,6 +55,9 @@ def apply(op, *inputs) -> Tensor:
 
 
 def _unary(op, t: Tensor) -> Tensor:
+    cls = type(op)
+    if cls.backward is not _UNARY_BACKWARD or cls.forward is not _UNARY_FORWARD:
+        return _general(op, (t,))
     x = t.data
     out = op._forward(x)
     if type(out) is not np.ndarray:
@@ -59,6 +68,9 @@ def _unary(op, t: Tensor) -> Tensor:
 
 
 def _binary(op, x, y) -> Tensor:
+    cls = type(op)
+    if cls.backward is not _BINARY_BACKWARD or cls.forward is not _BINARY_FORWARD:
+        return _general(op, (x, y))
     a, pa = _value(x)
     b, pb = _value(y)
     try:
@@ -71,6 +83,10 @@ def _binary(op, x, y) -> Tensor:
     if (pa is not None or pb is not None) and mode._enabled:
         return _result(out, BinaryNode(op, (pa, pb), a, b, out))
     return _result(out, None)
+
+
+_UNARY_FORWARD, _UNARY_BACKWARD = UnaryOp.forward, UnaryOp.backward
+_BINARY_FORWARD, _BINARY_BACKWARD = BinaryOp.forward, BinaryOp.backward
 
 
 def _op_backward(node, dout):

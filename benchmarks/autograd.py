@@ -190,4 +190,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
+        sys.path.pop(0)  # run by path (a worker): benchmarks/*.py must not shadow top-level modules
     main()

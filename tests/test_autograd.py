@@ -206,3 +206,13 @@ def test_a_replaced_op_private_backward_is_used_too(rng, monkeypatch):
     monkeypatch.setattr(Multiply, "_backward", lambda self, dout, a, b, out: (dout * b, dout * b))
     errors = check_function(lambda s, t: (s * t).sum(), rng.standard_normal(3), rng.standard_normal(3))
     assert errors[0] < 1e-7 and errors[1] > 1e-2
+
+
+def test_layers_losses_and_plotting_do_not_import_the_engine():
+    import subprocess
+    import sys
+
+    code = ("import sys, layernet, layernet.layers, layernet.losses, layernet.model, layernet.plotting, layernet.gradcheck; "
+            "print('layernet.autograd' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

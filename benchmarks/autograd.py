@@ -149,13 +149,14 @@ def bench_autograd(rounds=15, smoke=False, torch=True) -> list[dict]:
             order = [("scalar", ours), ("torch-scalar", theirs)][:: 1 if r % 2 == 0 else -1]
             for key, worker in order:
                 if worker is not None:
-                    times[key] += worker.time("scalar", 1)["scalar"]
+                    times[key] += worker.time("scalar", 1 if smoke else 3)["scalar"]
     finally:
         ours.close()
         if theirs:
             theirs.close()
-        if theirs and theirs.hello["modules"] != ["torch"]:
-            raise RuntimeError(f"the PyTorch worker had {theirs.hello['modules']} loaded")
+    for worker, alone in ((ours, ["layernet"]), (theirs, ["torch"])):
+        if worker is not None and worker.hello["modules"] != alone:
+            raise RuntimeError(f"a worker meant to hold only {alone} had {worker.hello['modules']} loaded")
     ms = {key: 1000 * statistics.median(v) for key, v in times.items() if v}
     rows = [{"case": "MLP training step: loss.backward() vs Sequential.backward", "engine_ms": ms["mlp-tensor"],
              "reference_ms": ms["mlp-hand"], "ratio": ms["mlp-tensor"] / ms["mlp-hand"], "must": 1.15, "aim": 1.05}]

@@ -128,11 +128,26 @@ def test_backward_on_a_tensor_without_graph():
         Tensor(1.0).backward()
 
 
+def _backward_twice():
+    y = Tensor(2.0, requires_grad=True).exp()
+    y.backward()
+    y.backward()
+
+
+def _layer_on_wrong_shape():
+    from layernet.layers import Affine
+
+    Affine(4, 2)(Tensor(np.ones((3, 5)), requires_grad=True))
+
+
 @pytest.mark.parametrize("make", [
     lambda: Tensor(np.arange(3), requires_grad=True),
     lambda: Tensor(np.ones(3), requires_grad=True).backward(),
     lambda: Tensor(np.ones(3), requires_grad=True).backward(np.ones(2)),
-])
+    lambda: Tensor(1.0).backward(),
+    _backward_twice,
+    _layer_on_wrong_shape,
+], ids=["int-requires-grad", "no-grad-for-non-scalar", "grad-shape", "no-graph", "twice", "layer-shape"])
 def test_every_error_message_is_one_line(make):
     with pytest.raises((ValueError, RuntimeError)) as info:
         make()

@@ -231,3 +231,21 @@ def test_layers_losses_and_plotting_do_not_import_the_engine():
             "print('layernet.autograd' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+@pytest.mark.parametrize("f", [
+    lambda a, b: a + 2.0 * b - 1,
+    lambda a, b: (a / (b * b + 1.0)) ** 2,
+    lambda a, b: 2.0 ** a + a ** b.sigmoid(),
+    lambda a, b: (a @ b.T).tanh().exp().log(),
+    lambda a, b: autograd.maximum(a, b).max(axis=1) + a.mean(axis=0).sum(),
+    lambda a, b: autograd.where(a.data > 0, a, b)[[0, 0]].relu(),
+    lambda a, b: autograd.concatenate([a, b], axis=0).reshape(-1).swapaxes(0, 0) - autograd.stack([a, b]).sum(0).reshape(6).sum(),
+], ids=["arith", "div-pow", "powers", "matmul-unary", "max-mean", "where-index", "join-shape"])
+def test_float32_stays_float32(f, rng):
+    a = Tensor(rng.uniform(0.5, 1.5, (2, 3)).astype(np.float32), requires_grad=True)
+    b = Tensor(rng.uniform(0.5, 1.5, (2, 3)).astype(np.float32), requires_grad=True)
+    out = f(a, b)
+    assert out.dtype == np.float32
+    out.sum().backward()
+    assert a.grad.dtype == b.grad.dtype == np.float32

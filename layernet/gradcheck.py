@@ -295,3 +295,33 @@ def check_op(op, *inputs, seed: int = 0, h: float = 1e-5) -> list[float]:
         ]
     finally:
         op._cache = None  # the finite differences leave a forward cached; do not keep it
+
+
+def check_function(f, *arrays, seed: int = 0, h: float = 1e-5) -> list[float]:
+    """Gradient-check a function of autograd Tensors in float64: the relative error per input.
+
+    ``f(*tensors)`` must return a size-1 ``layernet.autograd.Tensor``. The arrays are copied to
+    float64 Tensors with ``requires_grad=True``; the loss is ``f(...) * g`` for a random scalar g
+    drawn with ``seed`` (so a backward that ignores its upstream gradient is caught), its
+    gradients come from ``backward()`` (an input the result does not depend on counts as 0), and
+    each is compared with centred differences of ``f`` (run under ``no_grad``). Returns
+    ``[err_input0, err_input1, ...]`` with ``rel_error``'s formula and the bands of ``check_layer``.
+    """
+    from .autograd import Tensor, no_grad
+
+    xs = [np.array(x, dtype=np.float64) for x in arrays]
+    inputs = [Tensor(x.copy(), requires_grad=True) for x in xs]
+    out = f(*inputs)
+    if not isinstance(out, Tensor) or out.data.size != 1:
+        found = f"a Tensor of shape {out.data.shape}" if isinstance(out, Tensor) else type(out).__name__
+        raise ValueError(f"check_function: expected f to return a size-1 Tensor, found {found}")
+    g = float(_dout_rng(seed).standard_normal())
+    if out.requires_grad:  # else no input reaches the result: every gradient is 0
+        out.backward(np.full(out.data.shape, g))
+    analytic = [np.zeros_like(x) if t.grad is None else t.grad for t, x in zip(inputs, xs)]
+
+    def value():
+        with no_grad():
+            return float(f(*[Tensor(x) for x in xs]).data.reshape(())) * g
+
+    return [rel_error(a, numerical_gradient(value, x, h)) for a, x in zip(analytic, xs)]

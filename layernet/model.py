@@ -80,7 +80,13 @@ class Sequential:
     def _first_trainable(self) -> int:
         return next((i for i, layer in enumerate(self.layers) if layer.num_params()), 0)
 
-    __call__ = forward
+    def __call__(self, x, training: bool = False):
+        """``forward(x, training)``; on an autograd ``Tensor``, one recorded node per layer."""
+        if type(x) is not np.ndarray and getattr(x, "_autograd_tensor", False):
+            from .autograd.modules import call_sequential  # the engine is imported only when it is used
+
+            return call_sequential(self, x, training)
+        return self.forward(x, training=training)
 
     def predict(self, x, batch_size: int = 256) -> np.ndarray:
         """Scores for ``x`` in eval mode, computed ``batch_size`` examples at a time."""

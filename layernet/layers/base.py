@@ -13,6 +13,8 @@ and implements
 - ``forward(x, training=False) -> out``: computes the output and caches what backward needs.
 - ``backward(dout) -> dx``: the gradient w.r.t. the input of the last forward (x's shape and
   dtype); fills ``grads``. The cache is consumed: one backward per forward.
+- ``layer(x, training=False)``: ``forward`` for arrays; on a ``layernet.autograd.Tensor`` it
+  records a graph node whose backward is this layer's ``backward``.
 - ``output_shape(input_shape) -> shape``: per-sample shapes (no batch axis), used by
   ``Sequential.summary`` and configs to check a stack before any data flows.
 
@@ -62,6 +64,14 @@ class Layer:
 
     def backward(self, dout):
         raise NotImplementedError
+
+    def __call__(self, x, training: bool = False):
+        """``forward(x, training)``; on an autograd ``Tensor``, a recorded node (see ``layernet.autograd``)."""
+        if type(x) is not np.ndarray and getattr(x, "_autograd_tensor", False):
+            from ..autograd.modules import call_layer  # the engine is imported only when it is used
+
+            return call_layer(self, x, training)
+        return self.forward(x, training=training)
 
     def output_shape(self, input_shape: tuple) -> tuple:
         """Per-sample output shape for a per-sample ``input_shape``; ValueError if it does not fit."""

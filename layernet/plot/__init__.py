@@ -9,6 +9,7 @@ function returns the matplotlib Figure and accepts ``ax=`` to draw into an exist
 - ``plot_history(run)``, ``plot_runs(run_dirs, metric="val_acc")``: training curves.
 - ``save_run_plots(run_dir)``: ``loss.png`` and ``accuracy.png`` in the run directory.
 - ``plot_filters(conv_or_W)``, ``plot_confusion(y_true, y_pred)``, ``plot_gradcheck(report)``.
+- ``plot_graph(tensor)``: the autograd graph that produced a Tensor (boxes and arrows).
 """
 
 from .confusion import confusion_matrix, plot_confusion
@@ -16,6 +17,7 @@ from .curves import plot_history, plot_runs
 from .files import confusion_command, gradcheck_command, plot_command, save_figure, save_run_plots
 from .filters import filter_grid, plot_filters
 from .gradcheck_plot import plot_gradcheck
+from .graph import plot_graph
 from .run_curves import RunCurves, as_run_curves, load_run_curves
 from .labels import run_labels
 from .smoothing import smooth
@@ -32,6 +34,7 @@ __all__ = [
     "plot_confusion",
     "plot_filters",
     "plot_gradcheck",
+    "plot_graph",
     "plot_history",
     "plot_runs",
     "run_labels",

@@ -120,6 +120,11 @@ CONFIG_CASES = {
     "unknown optimizer argument": (dump(tiny(**{"optimizer.momentun": 0.9})), [], [RUN, "optimizer.momentun", "did you mean 'momentum'"]),
     "unknown schedule": (dump(tiny(**{"lr_schedule.type": "cosin"})), [], [RUN, "lr_schedule.type", "did you mean 'cosine'"]),
     "bad schedule argument": (dump(tiny(**{"lr_schedule": {"type": "step", "step_size": 0}})), [], [RUN, "lr_schedule", "step_size"]),
+    # issue 17 item 9: the cosine schedule reads trainer.epochs; the root cause only, one line
+    "bad epochs under a cosine schedule": (dump(tiny(**{"lr_schedule.type": "cosine", "trainer.epochs": -1})), [],
+                                           [RUN, "trainer.epochs", "-1"]),
+    "override of bad epochs under a cosine schedule": (dump(tiny(**{"lr_schedule.type": "cosine"})), ["trainer.epochs=0"],
+                                                       ["override 'trainer.epochs=0'", "trainer.epochs"]),
     "unknown loss": (dump(tiny(**{"model.loss": "cross_entropy"})), [], [RUN, "model.loss", "cross_entropy"]),
     "unknown monitor": (dump(tiny(**{"checkpoint.monitor": "val_accuracy"})), [], [RUN, "checkpoint.monitor", "val_accuracy"]),
     "duplicate key": (dump(TINY) + "seed: 3\n", [], [RUN, "seed"]),

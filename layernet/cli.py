@@ -322,13 +322,40 @@ _positive_int = _int_at_least(1, "a positive int")
 _count = _int_at_least(0, "an int >= 0")
 
 
+def _unrecognized(args, extras: list[str]) -> str:
+    """argparse's "unrecognized arguments" complaint, plus the override an option was meant to be.
+
+    Config values are set as ``KEY=VALUE``; a user who types ``--epochs 3`` (or ``--lr``, or
+    ``--trainer.epochs``) is told ``use trainer.epochs=3``, the key found in CONFIG (see
+    ``config.overrides.suggest_override``). Commands without a CONFIG get argparse's words only.
+    """
+    message = f"unrecognized arguments: {' '.join(extras)}"
+    config = getattr(args, "config", None)
+    if config is not None:
+        import yaml
+
+        from .config.overrides import options_as_overrides
+        from .config.yaml_lines import load_yaml
+
+        try:
+            raw = load_yaml(Path(config).read_text(encoding="utf-8"))
+        except (OSError, UnicodeError, ValueError, yaml.YAMLError):
+            raw = {}  # the schema's keys (trainer.epochs, ...) are still known
+        hints = options_as_overrides(extras, raw)
+        if hints:
+            return f"{message}; config values are set as KEY=VALUE: use {' '.join(hints)}"
+    return f"{message} (see 'layernet {args.command} --help')"
+
+
 def main(argv=None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); return the exit code."""
     parser = build_parser()
     command = None
     try:
-        args = parser.parse_args(argv)
+        args, extras = parser.parse_known_args(argv)
         command = args.command
+        if extras:
+            raise UsageError(_unrecognized(args, extras))
         return args.func(args)
     except SystemExit as stop:  # --help and --version print and "exit"
         return stop.code if isinstance(stop.code, int) else EXIT_OK if stop.code is None else EXIT_USAGE

@@ -136,6 +136,9 @@ CONFIG_CASES = {
     "override of a layer index out of range": (dump(TINY), ["model.layers.9.out_features=3"], ["model.layers"]),
     "override of a layer argument typo": (dump(TINY), ["model.layers.1.out_feature=3"], ["out_feature"]),
     "override of a scalar's child": (dump(TINY), ["seed.x=1"], ["seed"]),
+    # issue 17 item 11: an option named like a config key gets the override form
+    "an option instead of an override": (dump(TINY), ["--epochs", "3"], ["--epochs 3", "use trainer.epochs=3"]),
+    "a nested key as an option": (dump(TINY), ["--momentum=0.5"], ["use optimizer.momentum=0.5"]),
 }
 
 #: Configs that validate but whose layer stack does not fit the data (1, 8, 8): caught before training.

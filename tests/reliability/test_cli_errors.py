@@ -157,7 +157,7 @@ def test_data_verify_reports_damage_with_exit_1(tmp_path, monkeypatch, capsys):
 #: above; each subprocess costs about a second of imports).
 SUBPROCESS_CASES = [
     "not YAML", "empty file", "typo in a nested key", "string for an int", "unknown layer type",
-    "missing required layer argument", "unknown dataset", "override names no key",
+    "missing required layer argument", "unknown dataset", "override names no key", "an option instead of an override",
 ]
 
 

@@ -318,6 +318,25 @@ def test_npz_needs_a_path(tmp_path):
 
 
 # ---------------------------------------------------------------------------- overrides
+def test_data_path_is_made_absolute_against_the_file_or_the_working_directory(tmp_path, monkeypatch):
+    """Issue 17 item 10 (see layernet/config/paths.py): file -> its directory; override or dict -> the cwd."""
+    import numpy as np
+
+    (tmp_path / "cfg" / "d").mkdir(parents=True)
+    np.savez(tmp_path / "cfg" / "d" / "a.npz", x_train=np.zeros((4, 2)), y_train=np.arange(4))
+    text = edit(GOOD, "  dataset: digits\n", "  dataset: npz\n  path: d/a.npz\n")
+    path = write(tmp_path / "cfg", text)
+    monkeypatch.chdir(tmp_path)
+    assert resolve(path)["data"]["path"] == str(tmp_path / "cfg" / "d" / "a.npz")
+    assert resolve(path, ["data.path=cfg/d/a.npz"])["data"]["path"] == str(tmp_path / "cfg" / "d" / "a.npz")
+    assert resolve(resolve(path))["data"]["path"] == str(tmp_path / "cfg" / "d" / "a.npz")   # absolute stays
+    monkeypatch.chdir(tmp_path / "cfg")
+    assert resolve({**load_yaml(text)})["data"]["path"] == str(tmp_path / "cfg" / "d" / "a.npz")
+    lines = problems(tmp_path / "cfg", edit(text, "d/a.npz", "d/b.npz"))
+    assert lines == [f"{path}:6: data.path: expected an existing .npz file (a relative path in a config file is read "
+                     f"from its directory, {tmp_path / 'cfg'}), found 'd/b.npz': no such file at {tmp_path / 'cfg' / 'd' / 'b.npz'}"]
+
+
 def test_overrides_apply_with_number_rules(tmp_path):
     path = write(tmp_path, GOOD)
     config = load_config(path, ["trainer.epochs=3", "optimizer.lr=3e-4", "model.layers.0.out_channels=16",

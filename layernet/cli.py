@@ -329,8 +329,10 @@ def _unrecognized(args, extras: list[str]) -> str:
     ``--trainer.epochs``) is told ``use trainer.epochs=3``, the key found in CONFIG (see
     ``config.overrides.suggest_override``). Commands without a CONFIG get argparse's words only.
     """
-    message = f"unrecognized arguments: {' '.join(extras)}"
     config = getattr(args, "config", None)
+    if config is not None:  # argparse may set overrides after an unknown option aside too: not unrecognized
+        extras = [word for word in extras if word.startswith("-") or "=" not in word]
+    message = f"unrecognized arguments: {' '.join(extras)}"
     if config is not None:
         import yaml
 

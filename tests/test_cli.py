@@ -88,12 +88,13 @@ def test_bad_usage_is_one_line_exit_2(capsys, argv, fragment):
 @pytest.mark.parametrize(
     "argv, hint",
     [(["train", QUICKSTART, "--epochs", "3"], "use trainer.epochs=3"),
-     (["train", QUICKSTART, "--epochs=3"], "use trainer.epochs=3"),
+     (["train", QUICKSTART, "--epochs=3", "optimizer.lr=0.1"], "use trainer.epochs=3"),
      (["train", QUICKSTART, "--lr", "3e-4", "--batch-size", "16"], "use optimizer.lr=3e-4 trainer.batch_size=16"),
      (["train", QUICKSTART, "--trainer.epochs", "2"], "use trainer.epochs=2"),
      (["summary", QUICKSTART, "--out-channels", "16"], "use model.layers.0.out_channels=16"),
      (["gradcheck", QUICKSTART, "--batch-size", "2", "--patience", "4"], "use trainer.early_stopping.patience=4"),
      (["train", QUICKSTART, "--epochs"], "use trainer.epochs=VALUE"),
+     (["train", QUICKSTART, "--epoch", "3", "--batchsize", "8"], "use trainer.epochs=3 trainer.batch_size=8"),
      (["train", "missing.yaml", "--epochs", "3"], "use trainer.epochs=3"),      # the schema's keys without a file
      (["train", QUICKSTART, "--eps", "1e-4"], "use one of model.layers.1.eps=1e-4, optimizer.eps=1e-4")],
 )
@@ -102,11 +103,12 @@ def test_an_option_that_is_a_config_key_gets_the_override_form(capsys, argv, hin
     code, _, err = run_cli(capsys, *argv)
     assert_user_error(code, err, "unrecognized arguments: --", hint)
     assert err[0].startswith(f"layernet {argv[0]}: error: ") and err[0].endswith(hint)
+    assert "optimizer.lr=0.1" not in err[0]      # a well-formed override is not "unrecognized"
 
 
 def test_an_option_that_is_no_config_key_gets_argparse_words(capsys):
-    code, _, err = run_cli(capsys, "train", QUICKSTART, "--epocs", "3")
-    assert_user_error(code, err, "unrecognized arguments: --epocs 3", "--help")
+    code, _, err = run_cli(capsys, "train", QUICKSTART, "--frobnicate", "3")
+    assert_user_error(code, err, "unrecognized arguments: --frobnicate 3", "--help")
     assert "use " not in err[0]
 
 

@@ -10,6 +10,8 @@ anything else is an error naming the override, with "did you mean".
 
 from __future__ import annotations
 
+import difflib
+
 import yaml
 
 from ..registry import did_you_mean
@@ -145,13 +147,18 @@ def suggest_override(option: str, value: str | None, raw) -> str | None:
     ``option`` is the option without its dashes (``epochs``, ``batch-size``, ``trainer.epochs``);
     dashes count as underscores. It matches each config key (see ``override_keys``) whose last
     dotted parts are the option's parts, so ``--lr`` is ``optimizer.lr`` and ``--trainer.epochs``
-    is ``trainer.epochs``. One match -> ``"trainer.epochs=3"``; several -> ``"one of a=3, b=3"``;
+    is ``trainer.epochs``; failing that, a near miss of a key's last part (``--epoch``) counts.
+    One match -> ``"trainer.epochs=3"``; several -> ``"one of a=3, b=3"``;
     none -> None. ``value`` None (nothing followed the option) is shown as ``VALUE``.
     """
     parts = option.replace("-", "_").split(".")
     if not all(parts):
         return None
-    matches = [key for key in override_keys(raw) if key.split(".")[-len(parts):] == parts]
+    keys = override_keys(raw)
+    matches = [key for key in keys if key.split(".")[-len(parts):] == parts]
+    if not matches and len(parts) == 1:  # a near miss of a key's last part: --epoch, --batchsize
+        close = difflib.get_close_matches(parts[0], sorted({key.split(".")[-1] for key in keys}), n=1, cutoff=0.8)
+        matches = [key for key in keys if close and key.split(".")[-1] == close[0]]
     shown = "VALUE" if value is None else value
     if not matches:
         return None

@@ -1,4 +1,4 @@
-"""Metrics and the training history: accuracy, the per-epoch ``History``, and its CSV files.
+"""Metrics and the training history: accuracy, the per-epoch ``TrainingHistory``, and its CSV files.
 
 Conventions:
 
@@ -66,8 +66,10 @@ def monitor_mode(monitor: str, mode: str = "auto") -> str:
     return "max" if monitor.endswith("acc") else "min"
 
 
-class History:
-    """Per-epoch rows (dicts over ``HISTORY_COLUMNS``) and per-step losses of one training run.
+class TrainingHistory:
+    """The trainer's record of one training run, growing as it trains: per-epoch rows (dicts
+    over ``HISTORY_COLUMNS``) and per-step losses; saved in checkpoints and as ``history.csv`` /
+    ``steps.csv``. (Plots read those files back as ``layernet.plot.RunCurves``.)
 
     ``history["val_acc"]`` is the list of that column over epochs; ``history.step_losses`` the
     list of every step's loss; ``history.as_dict()`` all columns as lists (Keras' ``history.history``).
@@ -82,7 +84,7 @@ class History:
     def append(self, row: dict) -> None:
         missing = [c for c in self.columns if c not in row]
         if missing:
-            raise ValueError(f"History.append: row lacks column(s) {', '.join(missing)}")
+            raise ValueError(f"TrainingHistory.append: row lacks column(s) {', '.join(missing)}")
         self.rows.append({c: row[c] for c in self.columns})
 
     def add_step(self, step: int, epoch: int, loss: float) -> None:
@@ -90,7 +92,7 @@ class History:
 
     def __getitem__(self, column: str) -> list:
         if column not in self.columns:
-            raise KeyError(f"History has no column {column!r}; columns are {', '.join(self.columns)}")
+            raise KeyError(f"TrainingHistory has no column {column!r}; columns are {', '.join(self.columns)}")
         return [row[column] for row in self.rows]
 
     def __len__(self) -> int:
@@ -129,7 +131,7 @@ class History:
         return arrays
 
     @classmethod
-    def from_arrays(cls, arrays: dict, prefix: str = "history/") -> "History":
+    def from_arrays(cls, arrays: dict, prefix: str = "history/") -> "TrainingHistory":
         history = cls()
         n = len(arrays[f"{prefix}epoch"])
         for i in range(n):

@@ -106,7 +106,13 @@ class Sequential:
     def _first_trainable(self) -> int:
         return next((i for i, layer in enumerate(self.layers) if layer.num_params()), 0)
 
-    __call__ = forward
+    def __call__(self, x, training: bool = False):
+        """``forward(x, training)``; on an autograd ``Tensor``, one recorded node per layer."""
+        if type(x) is not np.ndarray and getattr(x, "_autograd_tensor", False):
+            from .autograd.modules import call_sequential  # the engine is imported only when it is used
+
+            return call_sequential(self, x, training)
+        return self.forward(x, training=training)
 
     def predict(self, x, batch_size: int = 256) -> np.ndarray:
         """Scores for ``x`` in eval mode, computed ``batch_size`` examples at a time."""
@@ -140,6 +146,11 @@ class Sequential:
         for prefix, layer in self.named_layers():
             for key, param in layer.params.items():
                 yield prefix + key, param, layer.grads.get(key)
+
+    def decayed_names(self) -> set[str]:
+        """Names of the parameters weight decay applies to, as each layer declares them
+        (``Layer.decayed``, containers asking their children): e.g. ``{"0.W", "2.0.W"}``."""
+        return {name for index, layer in enumerate(self.layers) for name in layer.decayed_names(f"{index}.")}
 
     def buffers(self):
         """Yield ``(name, buffer)`` for every non-trainable state array, e.g. ``("1.running_mean", ...)``."""

@@ -20,9 +20,9 @@ Conventions, where implementations differ:
   and differ only in how a velocity built under an old ``lr`` carries over after ``lr`` changes.
 - Adam increments ``t`` before the bias correction, so the first step uses ``1 - b1**1``.
 - ``weight_decay`` (coupled L2, as PyTorch's ``weight_decay``) adds ``weight_decay * w`` to ``dw``
-  -- the derivative of ``0.5 * weight_decay * ||w||^2`` -- for *weights only*: parameters whose
-  name ends in ``W`` (``"0.W"``, ``"2.layers.0.W"``), not biases ``b`` nor batch-norm
-  ``gamma``/``beta``.
+  -- the derivative of ``0.5 * weight_decay * ||w||^2`` -- for the parameters the model names in
+  ``model.decayed_names()``: each layer declares its own (``Layer.decayed``: weights, not biases
+  nor batch-norm ``gamma``/``beta``), containers ask their children.
 
 ``opt.step(model)`` updates every ``(name, param, grad)`` of ``model.parameters()`` in place
 (``param -= ...`` on the same array object, so layers keep their references). ``opt.lr`` may be
@@ -38,11 +38,6 @@ import numpy as np
 from ._validation import check_fraction, check_positive, invalid_argument
 from .kernels.optim import adam_update, rmsprop_update, sgd_momentum_update, sgd_update
 from .registry import OPTIMIZERS
-
-
-def is_weight(name: str) -> bool:
-    """True for parameters that weight decay applies to: the last name component is ``W``."""
-    return name.rsplit(".", 1)[-1] == "W"
 
 
 class Optimizer:
@@ -75,6 +70,7 @@ class Optimizer:
     def step(self, model) -> None:
         """Apply one update to every parameter of ``model.parameters()``, in place."""
         self.t += 1
+        decayed = self._decayed(model) if self.weight_decay else set()
         for name, param, grad in model.parameters():
             if grad is None:
                 raise ValueError(f"{self._name}.step: parameter '{name}' has no gradient (run backward first)")
@@ -83,7 +79,7 @@ class Optimizer:
                     f"{self._name}.step: gradient of '{name}' has shape {grad.shape}, "
                     f"the parameter has shape {param.shape}"
                 )
-            decay = self.weight_decay if is_weight(name) else 0.0
+            decay = self.weight_decay if name in decayed else 0.0
             grad = np.ascontiguousarray(grad, dtype=param.dtype)
             if param.flags.c_contiguous:
                 self._update(name, param, grad, decay)
@@ -91,6 +87,16 @@ class Optimizer:
                 target = np.ascontiguousarray(param)
                 self._update(name, target, grad, decay)
                 param[...] = target
+
+    def _decayed(self, model) -> set[str]:
+        """The names of the parameters weight decay applies to, as the model declares them."""
+        declared = getattr(model, "decayed_names", None)
+        if declared is None:
+            raise TypeError(
+                f"{self._name}.step: weight_decay={self.weight_decay} needs a model with decayed_names() "
+                f"(the parameters it applies to, as Sequential has); found {type(model).__name__} without it"
+            )
+        return set(declared())
 
     def _update(self, name: str, param: np.ndarray, grad: np.ndarray, weight_decay: float) -> None:
         """Update the C-contiguous ``param`` in place from ``grad`` (same shape and dtype, contiguous),

@@ -11,7 +11,7 @@ A run directory holds
   the best epoch's val metrics, ``test_loss``/``test_acc`` of the *best* checkpoint on the test
   split (when the data set has one and the run did not stop on an error), wall time, how many
   times the run was resumed, and the versions of layernet, numpy, numba and Python;
-- ``loss.png``/``accuracy.png`` when ``output.plots`` is on and ``layernet.plotting`` exists.
+- ``loss.png``/``accuracy.png`` when ``output.plots`` is on and ``layernet.plot`` exists.
 
 Seeding: ``seed`` fixes the validation split (and the spiral's points), the initial weights
 (``Sequential.from_config(rng=seed)``) and the trainer's shuffling, so the same config gives the
@@ -360,8 +360,8 @@ def _write_results(trainer: Trainer, dataset, run_dir: Path, write_summary, plot
     sets the flag) records the run as interrupted; ``--resume`` writes the files again."""
     try:
         summary = write_summary(trainer.stop_reason, None, _test_best(trainer, run_dir, dataset))
-        if plots and importlib.util.find_spec("layernet.plotting") is not None:
-            from .plotting import save_run_plots
+        if plots and importlib.util.find_spec("layernet.plot") is not None:
+            from .plot import save_run_plots
 
             save_run_plots(run_dir)
     except KeyboardInterrupt:

@@ -53,7 +53,7 @@ import numpy as np
 from .checkpoint import load_checkpoint, load_model_state, save_checkpoint
 from .early_stopping import EarlyStopping, check_monitor, improves
 from .interrupt import StopFlag, deferred_sigint
-from .metrics import HISTORY_COLUMNS, STEP_COLUMNS, CsvLog, History, count_correct, monitor_mode, write_csv
+from .metrics import HISTORY_COLUMNS, STEP_COLUMNS, CsvLog, TrainingHistory, count_correct, monitor_mode, write_csv
 from .progress import compile_notice, make_progress, resolve_mode
 
 
@@ -108,7 +108,7 @@ class Trainer:
         resolve_mode(verbose)  # validates verbose now rather than at fit
         self.verbose = verbose
         # training state (all of it goes into a checkpoint)
-        self.history = History()
+        self.history = TrainingHistory()
         self.epoch = 0  # finished epochs
         self.step = 0  # finished optimizer steps
         self.best_value, self.best_epoch = math.nan, 0
@@ -198,7 +198,7 @@ class Trainer:
             self.last_checkpoint = (self.epoch, self.step)
 
     # ------------------------------------------------------------------ training
-    def fit(self, x_train, y_train, x_val=None, y_val=None) -> History:
+    def fit(self, x_train, y_train, x_val=None, y_val=None) -> TrainingHistory:
         """Train until ``epochs`` epochs have run in total (restored ones count); returns ``self.history``."""
         x_train, y_train = _check_xy(x_train, y_train, "train")
         if (x_val is None) != (y_val is None):

@@ -7,10 +7,12 @@ For each example the layer must
 - build from its config (``LAYERS.get(type).from_config``) and round-trip ``get_config`` (also
   through JSON, as saved models store it) to an equal config and an equal ``repr``;
 - keep the dtype: float32 in -> float32 out and dx (and float32 gradients of its float32
-  parameters); float64 in -> float64 out and dx;
+  parameters); float64 in -> float64 out and dx; dx has the input's dtype whatever the
+  parameters' dtype (float64 parameters, float32 input: float32 dx);
 - agree with itself on shapes: ``output_shape`` of the per-sample shape is the forward's;
 - pass a float64 gradient check (``check_layer``, training and eval) below 1e-7;
-- refuse a bad shape, an integer input, and backward before forward, naming the layer.
+- refuse a bad shape, an integer input, and backward before forward, naming the layer;
+- declare weight decay (``decayed``) only for parameters it has, never a bias or gamma/beta.
 
 Inputs are distinct values spread evenly over [-2, 2] and kept away from 0, in shuffled order,
 so no max-pool window has a tie and no ReLU input sits at its kink.
@@ -123,6 +125,19 @@ def test_dtype_and_shapes(name, example, dtype):
     assert layer.forward(x, training=False).dtype == dtype
 
 
+@pytest.mark.parametrize("params, inputs", [(np.float64, np.float32), (np.float32, np.float64)])
+@pytest.mark.parametrize("name, example", CASES)
+def test_dx_has_the_input_dtype(name, example, params, inputs):
+    layer, shape, _ = _build(name, example)
+    layer.astype(params)
+    x = _spread(shape, inputs)
+    out = layer.forward(x, training=True)
+    dx = layer.backward(np.ones_like(out))
+    assert dx.dtype == inputs, f"{name}: {np.dtype(params).name} parameters and {np.dtype(inputs).name} input gave {dx.dtype} dx"
+    for key, param in layer.params.items():
+        assert layer.grads[key].dtype == param.dtype, (key, layer.grads[key].dtype, param.dtype)
+
+
 @pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
 @pytest.mark.parametrize("name, example", CASES)
 def test_gradient_check_float64(name, example, training):
@@ -134,6 +149,13 @@ def test_gradient_check_float64(name, example, training):
     for key, value in before.items():  # the check leaves the layer as it was
         assert layer.params[key].dtype == value.dtype
         np.testing.assert_array_equal(layer.params[key], value)
+
+
+@pytest.mark.parametrize("name, example", CASES)
+def test_weight_decay_is_declared_for_parameters_the_layer_has(name, example):
+    layer, _, _ = _build(name, example)
+    assert set(layer.decayed) <= set(layer.params), f"{name}: decayed {layer.decayed} names no parameter of {sorted(layer.params)}"
+    assert {"b", "gamma", "beta"}.isdisjoint(layer.decayed), f"{name}: weight decay on a bias or normalisation parameter"
 
 
 @pytest.mark.parametrize("name, example", CASES)

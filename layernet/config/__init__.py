@@ -10,7 +10,8 @@ Every problem is a ``ConfigError`` (a ValueError) whose message has one line per
 
 One concept per module: ``yaml_lines`` (numbers as numbers, key -> line), ``schema`` (pydantic
 sections and defaults), ``checks`` (names and arguments against the registries), ``overrides``
-(``key=value`` from the command line), ``errors`` (wording and locations), ``load`` (putting them
+(``key=value`` from the command line), ``paths`` (``data.path`` relative to the config file),
+``errors`` (wording and locations), ``load`` (putting them
 together) and ``shapes`` (the layer stack against the data's shape). pydantic is imported here
 only, never by ``import layernet`` or the layers.
 """

@@ -14,12 +14,13 @@ import difflib
 import inspect
 
 from ..registry import DATASETS, LAYERS, LOSSES, OPTIMIZERS, SCHEDULES
-from .errors import describe, unknown_key, unknown_name
+from .errors import Problem, describe, unknown_key, unknown_name
 from .schema import DATASET_OPTIONS, OptimizerConfig, ScheduleConfig
 
 _NAMED = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-#: Constructor arguments that the trainer supplies rather than the config.
-_SCHEDULE_SUPPLIED = ("base_lr", "epochs")
+#: Constructor arguments that the trainer supplies rather than the config, and the field each comes from.
+_SCHEDULE_SOURCES = {"base_lr": ("optimizer", "lr"), "epochs": ("trainer", "epochs")}
+_SCHEDULE_SUPPLIED = tuple(_SCHEDULE_SOURCES)
 
 
 def constructor_params(cls) -> list[inspect.Parameter]:
@@ -88,15 +89,20 @@ def _get(raw, path, default=None):
 
 
 # ------------------------------------------------------------------ building to check values
-def _try_build(build, path: tuple, keys) -> list[tuple]:
-    """Run ``build()``; a ValueError/TypeError becomes a problem at the key its message names."""
+def _try_build(build, path: tuple, keys, sources=None) -> list[tuple]:
+    """Run ``build()``; a ValueError/TypeError becomes a problem at the key its message names.
+
+    ``sources`` maps a key whose value was taken from another field to that field's path: a
+    problem at such a key is derived from that field (dropped when the field fails itself).
+    """
+    sources = sources or {}
     try:
         build()
     except (ValueError, TypeError) as err:
         text = str(err).splitlines()[0] if str(err) else type(err).__name__
         for key in sorted(keys, key=len, reverse=True):
             if f"`{key}`" in text or f"'{key}'" in text:
-                return [(path + (key,), text)]
+                return [Problem(path + (key,), text, [sources[key]] if key in sources else [])]
         return [(path, text)]
     except MemoryError:
         return [(path, "expected sizes that fit in memory, found arguments too large to build")]
@@ -149,8 +155,12 @@ def check_layers(layers, path: tuple = ("model", "layers")) -> list[tuple]:
     return problems
 
 
-def _check_open_section(path: tuple, section: dict, registry, kind: str, params, fixed: dict) -> list[tuple]:
-    """Optimizer, schedule or loss: known type, known keys, values accepted by the constructor."""
+def _check_open_section(path: tuple, section: dict, registry, kind: str, params, fixed: dict,
+                        sources=None) -> list[tuple]:
+    """Optimizer, schedule or loss: known type, known keys, values accepted by the constructor.
+
+    ``fixed`` holds arguments the config does not set here; ``sources`` where they come from.
+    """
     name = section.get("type", fixed.get("type"))
     if params is None:
         if isinstance(name, str):  # a non-string type is reported by the schema
@@ -161,7 +171,7 @@ def _check_open_section(path: tuple, section: dict, registry, kind: str, params,
     problems = [(path + (key,), unknown_key(key, f"{'.'.join(path)} '{name}'", listed)) for key in section if key not in keys]
     kwargs = {k: v for k, v in section.items() if k in keys and k != "type"}  # unknown keys are reported above
     kwargs.update({k: v for k, v in fixed.items() if k != "type"})
-    return problems + _try_build(lambda: registry.get(name)(**kwargs), path, keys)
+    return problems + _try_build(lambda: registry.get(name)(**kwargs), path, keys, sources)
 
 
 def check_optimizer(section) -> list[tuple]:
@@ -174,15 +184,17 @@ def check_optimizer(section) -> list[tuple]:
 
 
 def check_schedule(section, lr, epochs) -> list[tuple]:
+    """The schedule section, built with ``lr`` (optimizer.lr) and ``epochs`` (trainer.epochs) as given.
+
+    A complaint about those two is derived from their fields, so a bad ``trainer.epochs`` is
+    reported once, at ``trainer.epochs``, not again at a ``lr_schedule.epochs`` nobody wrote.
+    """
     if not isinstance(section, dict):
         return []
-    fixed = {
-        "type": "constant",
-        "base_lr": lr if _positive_number(lr) else 1.0,
-        "epochs": epochs if isinstance(epochs, int) and not isinstance(epochs, bool) and epochs > 0 else None,
-    }
+    fixed = {"type": "constant", "base_lr": lr, "epochs": epochs}
     params = schedule_params(section.get("type", "constant"))
-    problems = _check_open_section(("lr_schedule",), section, SCHEDULES, "an lr schedule", params, fixed)
+    problems = _check_open_section(("lr_schedule",), section, SCHEDULES, "an lr schedule", params, fixed,
+                                   _SCHEDULE_SOURCES)
     # base_lr/epochs come from optimizer.lr and trainer.epochs: say so rather than "unknown key"
     for key in _SCHEDULE_SUPPLIED:
         if key in section:

@@ -46,6 +46,7 @@ class Conv2d(Layer):
 
     _positional = ("in_channels", "out_channels")
     inferred_args = ("in_channels",)
+    decayed = ("W",)  # weight decay on W, not on b
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, *,
                  init="he_normal", bias=True, rng=None):
@@ -96,6 +97,7 @@ class Conv2d(Layer):
     # ----------------------------------------------------------------- forward
     def forward(self, x, training=False):
         x = self.check_input(x, ndim=4, expected=self._expected())
+        x_dtype = x.dtype  # dx is returned in it, whatever the parameters' dtype
         oh, ow = self._spatial_out(x.shape)
         self.check_param_shapes()
         dtype = self.compute_dtype(x)
@@ -109,10 +111,10 @@ class Conv2d(Layer):
             wp = xp.shape[2]
             acc = np.empty((n, (oh - 1) * wp + ow), dtype=dtype)
             direct_forward(xp.reshape(n, -1), W[:, 0], b, wp, out, acc)
-            self.save_cache(x.shape, xp, W)
+            self.save_cache(x.shape, x_dtype, xp, W)
         else:
             self._im2col_forward(x, W, b, out)
-            self.save_cache(x.shape, x, W)
+            self.save_cache(x.shape, x_dtype, x, W)
         return out
 
     def _pad(self, x):
@@ -147,7 +149,7 @@ class Conv2d(Layer):
 
     # ----------------------------------------------------------------- backward
     def backward(self, dout):
-        x_shape, x, W = self.pop_cache()
+        x_shape, x_dtype, x, W = self.pop_cache()
         n, f = x_shape[0], self.out_channels
         oh, ow = self._spatial_out(x_shape)
         dout = np.ascontiguousarray(self.check_dout(dout, (n, f, oh, ow), W.dtype))
@@ -158,7 +160,7 @@ class Conv2d(Layer):
         else:
             dW, dx = self._im2col_backward(x, W, dout)
         self.set_grad("W", dW)
-        return dx
+        return None if dx is None else dx.astype(x_dtype, copy=False)  # a copy only if x was cast
 
     def _direct_backward(self, x_shape, xp, W, dout):
         (ph, pw), (n, _, h, w) = self._p, x_shape

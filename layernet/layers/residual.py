@@ -20,7 +20,8 @@ class Residual(Layer):
     is dout run backward through f's layers in reverse order.
 
     The block has no parameters of its own: ``children()`` returns its layers, and Sequential
-    names their parameters ``"<block index>.<layer index>.<key>"`` (``"2.0.W"``).
+    names their parameters ``"<block index>.<layer index>.<key>"`` (``"2.0.W"``); which of them
+    weight decay applies to, each inner layer declares (``decayed_names`` asks the children).
     Config: ``{"type": "residual", "layers": [{"type": "affine", ...}, ...]}``; with the input
     shape known, arguments such as ``in_features`` may be left out of the inner layers.
     """

@@ -109,7 +109,7 @@ def test_sigint_mid_epoch_writes_checkpoint_and_resume_equals_uninterrupted(tmp_
 #: over), touch READY and wait, so the test's SIGINT lands after the last epoch, not before.
 _PAUSE_BEFORE_PLOTS = """\
 import pathlib, time
-import layernet.plotting as plotting
+import layernet.plot as plotting
 _save = plotting.save_run_plots
 def save_run_plots(run_dir, *args, **kwargs):
     pathlib.Path({ready!r}).touch()

@@ -1,4 +1,5 @@
-"""Reading a training history: a run directory, a Trainer's history dict, or an array of losses.
+"""The curves of one training run, as the plots draw them (``RunCurves``), read from a run
+directory, or made from a Trainer's ``TrainingHistory``, a history dict, or an array of losses.
 
 A run directory (see the training issue) holds
 
@@ -23,14 +24,18 @@ from pathlib import Path
 
 import numpy as np
 
+from ..metrics import TrainingHistory
+
 RUN_FILES = ("history.csv", "steps.csv", "config.yaml", "summary.json")
 #: Keys of a history dict that hold per-step training losses rather than per-epoch values.
 STEP_KEYS = ("steps", "step_loss", "step_losses", "loss_history")
 
 
 @dataclass
-class History:
-    """A training history: ``columns`` per epoch, ``steps`` per optimisation step (or None).
+class RunCurves:
+    """The curves of one run as float arrays: ``columns`` per epoch, ``steps`` per optimisation
+    step (or None). Read-only input of the plots; the trainer's growing in-memory record is
+    ``layernet.metrics.TrainingHistory``, and ``as_run_curves`` turns one into the other.
 
     ``columns`` maps a column name (``"epoch"``, ``"train_loss"``, ``"val_acc"``, ...) to a float64
     array, all of one length; ``steps`` maps ``"step"``, ``"epoch"``, ``"loss"`` to arrays.
@@ -125,8 +130,8 @@ def _run_directory(path: Path) -> Path:
     return path
 
 
-def load_history(run_dir_or_path) -> History:
-    """Read a run directory (or its ``history.csv``) into a ``History``.
+def load_run_curves(run_dir_or_path) -> RunCurves:
+    """Read a run directory (or its ``history.csv``) into a ``RunCurves``.
 
     ``steps.csv`` is read when present; the name is config.yaml's ``name`` or the directory name.
     A folder that is not a run directory or a history without any row raises a one-line ValueError.
@@ -146,7 +151,7 @@ def load_history(run_dir_or_path) -> History:
         columns["epoch"] = np.arange(1, len(next(iter(columns.values()))) + 1, dtype=np.float64)
     config = _read_config(run_dir)
     name = str(config.get("name") or run_dir.name)
-    return History(columns, steps, name=name, config=config, source=run_dir, summary=_read_summary(run_dir))
+    return RunCurves(columns, steps, name=name, config=config, source=run_dir, summary=_read_summary(run_dir))
 
 
 def _read_summary(run_dir: Path) -> dict:
@@ -159,7 +164,7 @@ def _read_summary(run_dir: Path) -> dict:
     return summary if isinstance(summary, dict) else {}
 
 
-def _history_from_dict(data: dict, name: str) -> History:
+def _run_curves_from_dict(data: dict, name: str) -> RunCurves:
     """A Trainer's history dict: per-epoch lists, per-step losses under one of ``STEP_KEYS``."""
     columns, steps, summary = {}, None, {}
     for key, value in data.items():
@@ -189,21 +194,28 @@ def _history_from_dict(data: dict, name: str) -> History:
             steps["epoch"] = np.floor(np.arange(count) * n / count) + 1
         else:
             steps["epoch"], x_label = np.arange(1, count + 1.0), "step"
-    return History(columns, steps, name=name, x_label=x_label, summary=summary)
+    return RunCurves(columns, steps, name=name, x_label=x_label, summary=summary)
 
 
-def as_history(obj, name: str | None = None) -> History:
-    """Accept a ``History``, a run directory / history.csv path, a history dict, or a 1-D loss array.
+def as_run_curves(obj, name: str | None = None) -> RunCurves:
+    """Accept a ``RunCurves``, a run directory / history.csv path, a ``TrainingHistory`` (what
+    ``Trainer.fit`` returns), a history dict, or a 1-D loss array.
 
     A 1-D array (cs231n's ``solver.loss_history``) is taken as per-step training losses.
     """
-    if isinstance(obj, History):
+    if isinstance(obj, RunCurves):
         return obj
+    if isinstance(obj, TrainingHistory):
+        data = {column: obj[column] for column in obj.columns}
+        if obj.steps:
+            step, epoch, loss = zip(*obj.steps)
+            data["steps"] = {"step": step, "epoch": epoch, "loss": loss}
+        return _run_curves_from_dict(data, name or "run")
     if isinstance(obj, (str, Path)):
-        return load_history(obj)
+        return load_run_curves(obj)
     if isinstance(obj, dict):
-        return _history_from_dict(obj, name or "run")
+        return _run_curves_from_dict(obj, name or "run")
     values = np.asarray(obj, dtype=np.float64)
     if values.ndim != 1:
         raise ValueError(f"expected a run directory, a history dict or a 1-D array of losses, found shape {values.shape}")
-    return _history_from_dict({"steps": values}, name or "run")
+    return _run_curves_from_dict({"steps": values}, name or "run")

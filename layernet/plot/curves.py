@@ -1,7 +1,7 @@
 """Training curves: one run's loss / accuracy / learning rate, and one metric of several runs.
 
 Every function returns the matplotlib Figure; matplotlib is imported when a function is called.
-All panels share the epoch axis described in ``layernet.plotting.history``: per-epoch values at
+All panels share the epoch axis described in ``layernet.plot.run_curves``: per-epoch values at
 ``x = epoch``, per-step losses spread over the epoch they belong to. A one-epoch run's axis runs
 from 0 to 1 (the start and the end of its epoch), with those two ticks. The loss axis is
 logarithmic when the positive losses drawn span a factor 10 or more. The accuracy panel marks the
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .history import as_history
+from .run_curves import as_run_curves
 from .smoothing import auto_weight, smooth
 from .labels import run_labels
 
@@ -162,7 +162,7 @@ def _draw_lr(ax, history):
 def plot_history(run_or_history, ax=None, smoothing: float | None = None):
     """Loss, accuracy and (when it changed) learning rate of one run, side by side.
 
-    ``run_or_history``: a run directory (or its history.csv), a ``History``, the Trainer's history
+    ``run_or_history``: a run directory (or its history.csv), a ``RunCurves``, the Trainer's history
     dict (per-epoch lists ``train_loss``, ``val_acc``, ...; per-step losses under ``steps``), or a 1-D
     array of per-step losses. The loss panel shows per-step training losses raw (faint) with their
     bias-corrected EMA (``smoothing`` = its weight; None picks one from the number of steps) and the
@@ -172,7 +172,7 @@ def plot_history(run_or_history, ax=None, smoothing: float | None = None):
     ``ax``: None for a new figure; one Axes to draw only the loss panel into; a sequence of Axes to
     fill panels in the order loss, accuracy, lr (None skips a panel). Returns the Figure.
     """
-    history = as_history(run_or_history)
+    history = as_run_curves(run_or_history)
     panels = [("loss", lambda a: _draw_loss(a, history, smoothing))]
     if history.has("train_acc") or history.has("val_acc"):
         panels.append(("accuracy", lambda a: _draw_accuracy(a, history)))
@@ -199,7 +199,7 @@ def plot_runs(run_dirs, metric: str = "val_acc", ax=None, smoothing: float | Non
     """
     if isinstance(run_dirs, (str, bytes)) or not hasattr(run_dirs, "__iter__"):
         run_dirs = [run_dirs]
-    histories = [as_history(run) for run in run_dirs]
+    histories = [as_run_curves(run) for run in run_dirs]
     if not histories:
         raise ValueError("plot_runs: no runs given")
     curves = [history.metric(metric) for history in histories]  # raises for a missing metric

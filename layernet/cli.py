@@ -1,6 +1,7 @@
 """The ``layernet`` command.
 
     layernet train CONFIG [KEY=VALUE ...] [--resume RUN_DIR] [--print-config]
+    layernet train --resume RUN_DIR [KEY=VALUE ...]       (the config from RUN_DIR/config.yaml)
     layernet eval RUN_DIR [--split test|val|train] [--checkpoint best|last] [--json] [--confusion FILE]
     layernet summary CONFIG [KEY=VALUE ...]
     layernet gradcheck CONFIG [KEY=VALUE ...] [--batch-size N] [--plot FILE]
@@ -69,13 +70,20 @@ def _say_error(command: str | None, err: BaseException) -> None:
 
 # ------------------------------------------------------------------ commands
 def cmd_train(args) -> int:
+    if args.config is not None and args.resume is not None and "=" in args.config and not Path(args.config).exists():
+        args.overrides, args.config = [args.config, *args.overrides], None  # layernet train --resume DIR KEY=VALUE
+    if args.config is None and args.resume is None:
+        raise UsageError("train: give a CONFIG (a YAML file such as configs/quickstart.yaml), or --resume RUN_DIR "
+                         "(see 'layernet train --help')")
     if args.print_config:
         import yaml
 
         from .config import resolve
 
-        print(yaml.safe_dump(resolve(args.config, args.overrides), sort_keys=False), end="")
+        config = args.config if args.config is not None else Path(args.resume) / "config.yaml"
+        print(yaml.safe_dump(resolve(config, args.overrides), sort_keys=False), end="")
         return EXIT_OK
+    from .runner import RunInterrupted
     from .trainer import TrainingError, run
 
     try:
@@ -83,8 +91,24 @@ def cmd_train(args) -> int:
     except TrainingError as err:  # diverged, or a checkpoint could not be written
         _say_error("train", err)
         return EXIT_FAILED
-    print(run_dir)
+    except RunInterrupted as stop:
+        print(f"layernet train: interrupted; {_resume_hint(args, stop.run_dir)}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(run_dir)  # stdout holds the run directory alone: RUN=$(layernet train cfg.yaml)
     return EXIT_OK
+
+
+def _resume_hint(args, run_dir: Path) -> str:
+    """The command that continues ``run_dir``, with the paths and overrides this one was given."""
+    import shlex
+
+    from .runner import display_path
+
+    if not (run_dir / "checkpoints" / "last.npz").is_file():
+        return f"stopped before its first checkpoint, nothing to resume in {display_path(run_dir)}"
+    words = ["layernet", "train", *([args.config] if args.config else []), "--resume", display_path(run_dir),
+             *args.overrides]
+    return "continue with: " + " ".join(shlex.quote(str(word)) for word in words)
 
 
 def cmd_eval(args) -> int:
@@ -240,8 +264,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="override a config value, e.g. trainer.epochs=3 optimizer.lr=3e-4 model.layers.0.out_channels=16")
 
     train = commands.add_parser("train", intermixed=True, help="train a model from a YAML config; prints the run directory",
-                                description="Train from CONFIG into a new run directory (printed at the end).")
-    train.add_argument("config", metavar="CONFIG", help="YAML run config, e.g. configs/quickstart.yaml")
+                                description="Train from CONFIG into a new run directory, printed on stdout at the "
+                                            "end (progress goes to stderr). With --resume RUN_DIR, CONFIG may be "
+                                            "left out: the run's own config.yaml is used; a CONFIG that differs "
+                                            "from it (or an override) is refused, except in trainer.epochs, "
+                                            "trainer.verbose, output.*, data.root and data.download.")
+    train.add_argument("config", metavar="CONFIG", nargs="?", help="YAML run config, e.g. configs/quickstart.yaml")
     train.add_argument("overrides", **overrides)
     train.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last checkpoint")
     train.add_argument("--print-config", action="store_true", help="print the resolved config (defaults filled in) and exit")
@@ -361,9 +389,8 @@ def main(argv=None) -> int:
         return args.func(args)
     except SystemExit as stop:  # --help and --version print and "exit"
         return stop.code if isinstance(stop.code, int) else EXIT_OK if stop.code is None else EXIT_USAGE
-    except KeyboardInterrupt:
-        hint = " (continue with: layernet train CONFIG --resume RUN_DIR)" if command == "train" else ""
-        print(f"layernet {command or ''}: interrupted{hint}".replace(" :", ":"), file=sys.stderr)
+    except KeyboardInterrupt:  # train says how to resume itself (cmd_train); here nothing was written yet
+        print(f"layernet {command or ''}: interrupted".replace(" :", ":"), file=sys.stderr)
         return EXIT_INTERRUPTED
     except (ValueError, OSError) as err:
         _say_error(command, err)

@@ -49,13 +49,39 @@ class Sequential:
 
     # ------------------------------------------------------------------ running
     def forward(self, x, training: bool = False):
-        """Run every layer on ``x``; a shape error is reported with the layer that produced the input."""
+        """Run every layer on ``x``. A ValueError from layer i names it (``layer i Layer(...): ...``);
+        only when layer i's ``output_shape`` refuses its input's shape (a real shape mismatch) is it
+        reported as not fitting the output of layer i - 1."""
         for index, layer in enumerate(self.layers):
             try:
                 x = layer.forward(x, training=training)
             except ValueError as err:
-                raise ValueError(self._mismatch_message(index, err, getattr(x, "shape", None))) from None
+                shape = getattr(x, "shape", None)
+                if index > 0 and shape is not None and self._fits(layer, shape[1:]):
+                    message = str(err)  # most layers' messages start with their name already
+                    named = message.startswith((repr(layer), layer.name))
+                    raise ValueError(f"layer {index} {message}" if named else f"layer {index} {layer!r}: {message}") from None
+                raise ValueError(self._mismatch_message(index, err, shape)) from None
         return x
+
+    @staticmethod
+    def _fits(layer, sample_shape) -> bool:
+        try:
+            layer.output_shape(tuple(sample_shape))
+        except ValueError:
+            return False
+        return True
+
+    def min_train_batch(self, input_shape) -> tuple[int, int | None]:
+        """``(n, index)``: the fewest examples a training step accepts for a per-sample
+        ``input_shape``, and the index of the first layer that needs that many (None when n is 1)."""
+        need, where, shape = 1, None, tuple(input_shape)
+        for index, layer in enumerate(self.layers):
+            n = layer.min_train_batch(shape)
+            if n > need:
+                need, where = n, index
+            shape = layer.output_shape(shape)
+        return need, where
 
     def backward(self, dout, input_grad: bool = True):
         """Backpropagate ``dout`` (the gradient of the loss w.r.t. the output); returns dx.

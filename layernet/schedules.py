@@ -24,6 +24,17 @@ metric beats the best so far by the *relative* ``threshold`` (PyTorch's default 
 ``cooldown`` epochs after a reduction are not counted. ``mode="auto"`` means max for a monitor
 ending in ``acc``, min otherwise. A NaN metric is never an improvement.
 
+Extending or shortening a run (``--resume RUN trainer.epochs=25`` after 20 epochs): ``Trainer.restore``
+calls ``schedule.stretch(epochs, anchor)`` with the new total and the last epoch already trained
+(0-based). Schedules that do not depend on ``epochs`` (constant, step, exponential,
+reduce_on_plateau) go on unchanged. The cosine continues from where it was: the phase of epoch
+``anchor`` is kept and the rest of the half cosine, down to ``min_lr`` at epoch ``epochs``, is
+spread over the new remaining epochs, ``phase(e) = p_a + (1 - p_a) * (e - a) / (E - a)`` for
+``e >= a`` (``a`` the anchor, ``p_a`` its phase). So a finished 20-epoch cosine resumed to 25
+trains epochs 21-25 at small, still decreasing lrs below epoch 20's, never at ``min_lr`` followed
+by a jump; a run resumed mid-way bends smoothly into the longer (or shorter) tail. Warmup epochs
+are never stretched.
+
 ``state_dict()`` is flat and numeric (``{"epoch", "lr", ...}``) for an .npz checkpoint.
 ``get_config()`` gives ``{"type", options...}`` without ``base_lr`` and ``epochs``, which come from
 the optimizer and the trainer.
@@ -43,6 +54,7 @@ class Schedule:
     """Base class for schedules whose lr is a function of the epoch alone (``lr_at``)."""
 
     _options: tuple[str, ...] = ()  # constructor options, for get_config and repr
+    _optional_state: tuple[str, ...] = ()  # state keys older checkpoints may lack (then the constructor's value)
 
     def __init__(self, base_lr: float, epochs: int | None = None):
         self._name = type(self).__name__
@@ -63,13 +75,18 @@ class Schedule:
         self.lr = self.lr_at(self.epoch)
         return self.lr
 
+    def stretch(self, epochs: int, anchor: int) -> None:
+        """The run now has ``epochs`` epochs in total; epoch ``anchor`` (0-based) is the last one
+        trained at this schedule's lr. Here only ``epochs`` changes (the lr does not depend on it)."""
+        self.epochs = check_int(self._name, "epochs", epochs)
+
     def state_dict(self) -> dict[str, np.ndarray]:
         return {"epoch": np.array(self.epoch, dtype=np.int64), "lr": np.array(self.lr, dtype=np.float64)}
 
     def load_state_dict(self, state: dict) -> None:
         """Restore ``state_dict()``'s arrays; ValueError naming a missing or unexpected key."""
         expected = set(self.state_dict())
-        for key in sorted(expected.symmetric_difference(state)):
+        for key in sorted(expected.symmetric_difference(state) - set(self._optional_state)):
             what = "missing" if key in expected else "unexpected"
             raise ValueError(
                 f"{self._name}.load_state_dict: {what} array '{key}' "
@@ -137,9 +154,14 @@ class ExponentialDecay(Schedule):
 @SCHEDULES.register("cosine")
 class CosineDecay(Schedule):
     """Linear warmup over ``warmup_epochs``, then half a cosine from ``base_lr`` towards ``min_lr``
-    at epoch ``epochs`` (the last epoch, ``epochs - 1``, is one step short of ``min_lr``)."""
+    at epoch ``epochs`` (the last epoch, ``epochs - 1``, is one step short of ``min_lr``).
+
+    The cosine's phase runs from 0 at epoch ``anchor`` (``warmup_epochs`` until a resume stretches
+    the schedule, see the module docstring) to 1 at epoch ``epochs``; ``anchor``, its phase and
+    ``epochs`` are part of the state, so a stretched run resumes bit for bit."""
 
     _options = ("min_lr", "warmup_epochs")
+    _optional_state = ("epochs", "anchor", "anchor_phase")
 
     def __init__(self, base_lr: float, epochs: int | None = None, min_lr: float = 0.0, warmup_epochs: int = 0):
         super().__init__(base_lr, epochs)
@@ -153,14 +175,42 @@ class CosineDecay(Schedule):
             raise invalid_argument(
                 self._name, "warmup_epochs", f"fewer than epochs={self.epochs} warmup epochs", warmup_epochs
             )
+        self.anchor, self.anchor_phase = self.warmup_epochs, 0.0
         self._start()
+
+    def phase(self, epoch: int) -> float:
+        """How far along the half cosine epoch ``epoch`` is: 0 at ``anchor``, 1 (``min_lr``) at ``epochs``."""
+        a, p = self.anchor, self.anchor_phase
+        return min(1.0, p + (1.0 - p) * (epoch - a) / (self.epochs - a))
 
     def lr_at(self, epoch):
         warmup = self.warmup_epochs
         if epoch < warmup:
             return self.base_lr * (epoch + 1) / (warmup + 1)
-        progress = min(1.0, (epoch - warmup) / (self.epochs - warmup))
-        return self.min_lr + (self.base_lr - self.min_lr) * (1 + math.cos(math.pi * progress)) / 2
+        return self.min_lr + (self.base_lr - self.min_lr) * (1 + math.cos(math.pi * self.phase(epoch))) / 2
+
+    def stretch(self, epochs, anchor):
+        """Keep the phase of epoch ``anchor`` and spread the rest of the cosine over ``epochs``."""
+        epochs = check_int(self._name, "epochs", epochs)
+        if epochs <= max(anchor, self.warmup_epochs):
+            raise invalid_argument(self._name, "epochs", f"more than {max(anchor, self.warmup_epochs)} "
+                                   "(the epochs already trained and the warmup)", epochs)
+        if anchor >= self.warmup_epochs:
+            self.anchor, self.anchor_phase = int(anchor), self.phase(anchor)
+        self.epochs = epochs
+        self.lr = self.lr_at(self.epoch)
+
+    def state_dict(self):
+        state = super().state_dict()
+        state["epochs"] = np.array(self.epochs, dtype=np.int64)
+        state["anchor"] = np.array(self.anchor, dtype=np.int64)
+        state["anchor_phase"] = np.array(self.anchor_phase, dtype=np.float64)
+        return state
+
+    def _load_extra(self, state):
+        if "epochs" in state:
+            self.epochs = int(state["epochs"])
+            self.anchor, self.anchor_phase = int(state["anchor"]), float(state["anchor_phase"])
 
 
 @SCHEDULES.register("reduce_on_plateau")

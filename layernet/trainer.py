@@ -5,7 +5,10 @@
     trainer.evaluate(x_test, y_test)          # {"loss": ..., "acc": ...}
 
 One epoch (numbered from 1): the trainer's own generator (``seed``) draws a permutation of the
-training set; consecutive ``batch_size`` slices of it are the batches (the last may be smaller).
+training set; consecutive ``batch_size`` slices of it are the batches. The last may be smaller
+(``drop_last=False``, PyTorch's DataLoader default) or, with ``drop_last=True``, is left out; a
+last batch smaller than a layer can train on (one example before batch norm on (N, D), see
+``Layer.min_train_batch``) is refused before the first step, naming both fixes.
 Each step runs ``forward(training=True)``, the loss, ``backward`` and ``optimizer.step``; the
 layers' backward *overwrites* their gradients, so no ``zero_grad`` is needed. After the steps the
 validation set is scored in eval mode, a history row is appended (see ``layernet.metrics``), the
@@ -23,11 +26,16 @@ Stopping:
 - early stopping: an ``EarlyStopping`` or its config dict ``{"monitor", "patience", "mode",
   "min_delta"}`` (Keras semantics, see ``layernet.early_stopping``).
 - non-finite loss or parameters: ``TrainingDiverged`` naming the step; no checkpoint is written
-  from the diverged state, so ``last.npz`` keeps the last good one.
+  from the diverged state, so ``last.npz`` keeps the last good one. Inside ``fit`` numpy's
+  overflow/invalid/divide warnings are silenced (``np.errstate``, for the loop only): a diverging
+  run overflows on its way to inf, and this check, not a warning, is what reports it.
 - Ctrl-C: see ``layernet.interrupt``. A first Ctrl-C finishes the step, writes ``last.npz`` with
   the state after it *and the position in the epoch's permutation*, so ``restore`` + ``fit``
   continue mid-epoch bit for bit; then ``KeyboardInterrupt`` is re-raised. A ``KeyboardInterrupt``
-  raised inside a step (second Ctrl-C, or from user code) leaves ``last.npz`` as it was.
+  raised inside a step (second Ctrl-C, or from user code) leaves ``last.npz`` as it was. A Ctrl-C
+  after the last epoch's last step (during its validation or checkpoint) interrupts nothing: the
+  run is complete, ``fit`` returns normally and ``stop_flag.requested`` tells the caller (``run``
+  then finishes the run's files and says so). ``stop_flag`` is a ``layernet.interrupt.StopFlag``.
 
 ``trainer.stop_reason`` says how the last ``fit`` ended: ``"completed"``, ``"early_stopping"``,
 ``"nan"`` or ``"interrupted"``.
@@ -46,7 +54,7 @@ from .checkpoint import load_checkpoint, load_model_state, save_checkpoint
 from .early_stopping import EarlyStopping, check_monitor, improves
 from .interrupt import StopFlag, deferred_sigint
 from .metrics import HISTORY_COLUMNS, STEP_COLUMNS, CsvLog, TrainingHistory, count_correct, monitor_mode, write_csv
-from .progress import make_progress, resolve_mode
+from .progress import compile_notice, make_progress, resolve_mode
 
 
 class TrainingError(RuntimeError):
@@ -80,13 +88,16 @@ class Trainer:
     def __init__(self, model, loss, optimizer, schedule=None, *, batch_size: int = 64, epochs: int = 10,
                  seed: int = 0, early_stopping: dict | None = None, checkpoint_dir=None, checkpoint_every: int = 1,
                  keep_best: bool = True, monitor: str = "val_acc", verbose="auto", history_dir=None,
-                 eval_batch_size: int = 256):
+                 eval_batch_size: int = 256, drop_last: bool = False):
         for name, value in (("batch_size", batch_size), ("epochs", epochs), ("checkpoint_every", checkpoint_every),
                             ("eval_batch_size", eval_batch_size)):
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"Trainer: {name} must be a positive int, found {value!r}")
         self.model, self.loss, self.optimizer, self.schedule = model, loss, optimizer, schedule
         self.batch_size, self.epochs, self.eval_batch_size = int(batch_size), int(epochs), int(eval_batch_size)
+        if not isinstance(drop_last, (bool, np.bool_)):
+            raise ValueError(f"Trainer: drop_last must be True or False, found {drop_last!r}")
+        self.drop_last = bool(drop_last)
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.early_stopping = EarlyStopping.from_config(early_stopping)
@@ -105,7 +116,7 @@ class Trainer:
         self.stop_reason = ""
         self._partial = None  # mid-epoch position after restoring an interrupted run
         self.last_checkpoint = None  # (epoch, step) that checkpoints/last.npz holds
-        self._stop = StopFlag()
+        self.stop_flag = StopFlag()
 
     # ------------------------------------------------------------------ evaluation
     def _targets(self, y, scores):
@@ -153,7 +164,10 @@ class Trainer:
             ) from err
 
     def restore(self, path) -> "Trainer":
-        """Load a checkpoint's model, optimizer, schedule, RNG, history and position; ``fit`` continues."""
+        """Load a checkpoint's model, optimizer, schedule, RNG, history and position; ``fit`` continues.
+
+        With ``epochs`` other than the checkpointed run's, the schedule is stretched
+        (``Schedule.stretch``): a cosine continues from its current lr instead of restarting."""
         ckpt = load_checkpoint(path)
         load_model_state(self.model, ckpt)
         if bool(ckpt.schedule_state) != (self.schedule is not None):
@@ -171,6 +185,10 @@ class Trainer:
             self.early_stopping.best, self.early_stopping.wait = t["es_best"], t["es_wait"]
         self.history = ckpt.history
         self._partial = ckpt.partial
+        if self.schedule is not None and self.schedule.epochs not in (None, self.epochs) and self.epoch < self.epochs:
+            # more (or fewer) epochs than the checkpointed run: the schedule continues from where it
+            # was, anchored at the last epoch trained at its lr (the current one when mid-epoch)
+            self.schedule.stretch(self.epochs, self.epoch if self._partial is not None else self.epoch - 1)
         self.last_checkpoint = (self.epoch, self.step)
         return self
 
@@ -194,14 +212,18 @@ class Trainer:
             warnings.warn(f"Trainer: no validation data; the best checkpoint monitors "
                           f"'train_{self.monitor[4:]}' instead of '{self.monitor}'", stacklevel=2)
             self.monitor = "train_" + self.monitor[4:]
+        self._check_batches(len(x_train), x_train.shape[1:])
         for directory in (self.checkpoint_dir, self.history_dir):
             if directory is not None:
                 directory.mkdir(parents=True, exist_ok=True)
         logs = self._open_logs()
         progress = make_progress(self.verbose, self.epochs)
-        self._stop.requested = False
+        self.stop_flag.requested = False
         try:
-            with deferred_sigint(self._stop):
+            # a diverging run overflows on its way to inf/NaN: the loop checks every step's loss and
+            # every epoch's parameters and metrics itself, so numpy's warnings are silenced in here only
+            with deferred_sigint(self.stop_flag), compile_notice(progress), \
+                    np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 self._train(x_train, y_train, x_val, y_val, logs, progress)
         except KeyboardInterrupt:
             self.stop_reason = "interrupted"
@@ -214,6 +236,31 @@ class Trainer:
             for log in logs.values():
                 log.close()
         return self.history
+
+    def _num_batches(self, n: int) -> int:
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def _check_batches(self, n: int, sample_shape) -> None:
+        """Refuse, before the first step, batches the model cannot train on (one-line ValueError)."""
+        if self._num_batches(n) == 0:
+            raise ValueError(f"Trainer: drop_last=True with {n} training examples and batch_size {self.batch_size} "
+                             "leaves no batch; use a smaller batch_size or drop_last=False")
+        min_train_batch = getattr(self.model, "min_train_batch", None)
+        if min_train_batch is None:
+            return
+        need, index = min_train_batch(sample_shape)
+        last = n % self.batch_size
+        if need <= 1 or (min(self.batch_size, n) >= need and (self.drop_last or last == 0 or last >= need)):
+            return
+        layer = f"layer {index} {self.model.layers[index]!r} cannot train on fewer than {need} examples"
+        if min(self.batch_size, n) < need:
+            raise ValueError(f"Trainer: batch_size {self.batch_size} with {n} training examples gives batches of "
+                             f"{min(self.batch_size, n)}, but {layer}; use a batch_size of at least {need}")
+        better = next((b for b in range(self.batch_size - 1, need - 1, -1) if n % b == 0 or n % b >= need), None)
+        raise ValueError(f"Trainer: the last batch of each epoch holds {last} example{'s' * (last != 1)} "
+                         f"({n} training examples, batch_size {self.batch_size}), but {layer}; "
+                         "set drop_last=True (trainer.drop_last: true) or another batch_size"
+                         + (f" (e.g. {better})" if better else ""))
 
     def _open_logs(self) -> dict:
         if self.history_dir is None:
@@ -238,7 +285,7 @@ class Trainer:
                 logs["history"].append(row)
                 logs["steps"].sync()
             progress.end_epoch(row)
-            if self._stop.requested:
+            if self.stop_flag.requested and self.epoch < self.epochs and not self._early_stopped():
                 raise KeyboardInterrupt
         if self._early_stopped():
             self.stop_reason = "early_stopping"
@@ -248,7 +295,7 @@ class Trainer:
 
     def _run_epoch(self, x, y, x_val, y_val, logs, progress) -> dict:
         epoch, n = self.epoch + 1, len(x)
-        num_batches = -(-n // self.batch_size)
+        num_batches = self._num_batches(n)
         if self.schedule is not None:
             self.optimizer.lr = self.schedule.lr
         if self._partial is not None:
@@ -264,7 +311,7 @@ class Trainer:
         t0 = time.perf_counter() - elapsed
         progress.start_epoch(epoch, num_batches, start)
         for b in range(start, num_batches):
-            if self._stop.requested:
+            if self.stop_flag.requested:
                 partial = {"perm": perm, "pos": b, "loss_sum": loss_sum, "correct": correct, "seen": seen,
                            "time_s": time.perf_counter() - t0}
                 self.wall_time += time.perf_counter() - t0 - elapsed
@@ -321,7 +368,7 @@ class Trainer:
             self.early_stopping.update(row)
         if improved_best and self.keep_best and self.checkpoint_dir is not None:
             self.save_checkpoint(self.checkpoint_dir / "best.npz")
-        last = row["epoch"] == self.epochs or self._early_stopped() or self._stop.requested
+        last = row["epoch"] == self.epochs or self._early_stopped() or self.stop_flag.requested
         if last or row["epoch"] % self.checkpoint_every == 0:
             self._write_last()
 

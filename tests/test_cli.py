@@ -75,7 +75,7 @@ def test_help(capsys, argv):
 
 @pytest.mark.parametrize(
     "argv, fragment",
-    [([], "required: COMMAND"), (["trian"], "invalid choice: 'trian'"), (["train"], "required: CONFIG"),
+    [([], "required: COMMAND"), (["trian"], "invalid choice: 'trian'"), (["train"], "give a CONFIG"),
      (["eval", "x", "--split", "dev"], "invalid choice: 'dev'"), (["gradcheck", "c.yaml", "--batch-size", "0"], "expected a positive int"),
      (["data", "where", "mnist"], "invalid choice: 'where'"), (["train", "c.yaml", "--bogus"], "unrecognized arguments: --bogus")],
 )
@@ -431,6 +431,32 @@ def test_evaluate_run_predictions_make_the_accuracy(capsys, tiny):
     assert np.mean(result["y_true"] == result["y_pred"]) == pytest.approx(result["acc"])
 
 
+def test_a_last_batch_of_one_before_batchnorm_is_one_line_naming_both_fixes(capsys, tiny):
+    code, _, err = run_cli(capsys, "train", tiny, "trainer.batch_size=47")  # 48 training examples
+    assert_user_error(code, err, "holds 1 example (48 training examples, batch_size 47)",
+                      "layer 1 BatchNorm(8", "trainer.drop_last: true", "batch_size")
+    code, out, err = run_cli(capsys, "train", tiny, "trainer.batch_size=47", "trainer.drop_last=true")
+    assert code == 0, err
+
+
+def test_resume_without_config_takes_the_run_directory_config_and_refuses_another(capsys, tiny, tmp_path):
+    code, out, err = run_cli(capsys, "train", tiny)
+    assert code == 0, err
+    run_dir = Path(out.strip())
+    code, out, err = run_cli(capsys, "train", "--resume", run_dir, "trainer.epochs=2")
+    assert code == 0 and Path(out.strip()) == run_dir, err
+    assert yaml.safe_load((run_dir / "config.yaml").read_text())["trainer"]["epochs"] == 2
+    other = tmp_path / "other.yaml"
+    other.write_text(tiny.read_text().replace("lr: 1e-2", "lr: 3e-3"))
+    code, _, err = run_cli(capsys, "train", other, "--resume", run_dir, "trainer.epochs=3")
+    assert_user_error(code, err, f"--resume {run_dir}: {other} changes optimizer.lr from 0.01 to 0.003; "
+                                 "only trainer.epochs, trainer.verbose, output.*")
+    code, out, err = run_cli(capsys, "train", tiny, "--resume", run_dir, "trainer.epochs=3")
+    assert code == 0, err
+    code, out, _ = run_cli(capsys, "train", "--resume", run_dir, "--print-config")
+    assert code == 0 and yaml.safe_load(out)["trainer"]["epochs"] == 3
+
+
 def test_eval_of_a_directory_that_is_no_run(capsys, tmp_path):
     code, _, err = run_cli(capsys, "eval", tmp_path)
     assert_user_error(code, err, "not a run directory")
@@ -453,7 +479,7 @@ def test_interrupted_is_130(capsys, tiny, monkeypatch):
 
     monkeypatch.setattr(layernet.trainer, "run", _fake_run(KeyboardInterrupt()))
     code, _, err = run_cli(capsys, "train", tiny)
-    assert code == 130 and len(err) == 1 and "interrupted" in err[0] and "--resume" in err[0]
+    assert code == 130 and err == ["layernet train: interrupted"]  # before a run directory: nothing to resume
 
 
 def test_diverged_is_1(capsys, tiny, monkeypatch):
@@ -471,6 +497,145 @@ def test_a_bug_keeps_its_traceback(capsys, tiny, monkeypatch):
     monkeypatch.setattr(layernet.trainer, "run", _fake_run(ZeroDivisionError("a bug")))
     with pytest.raises(ZeroDivisionError):
         main(["train", str(tiny)])
+
+
+# ---------------------------------------------------------------------------- what train says, and where
+DIGITS = """\
+version: 1
+name: digits
+data: {dataset: digits, val_size: 60, limit: 300, normalize: scale}
+model:
+  layers:
+    - {type: flatten}
+    - {type: affine, out_features: 16}
+    - {type: relu}
+    - {type: affine, out_features: 10}
+optimizer: {type: adam, lr: 1e-2}
+trainer: {epochs: 2, batch_size: 32, verbose: epoch}
+output: {dir: "runs/{name}/{timestamp}", plots: true}
+"""
+
+
+@pytest.fixture
+def digits_config(tmp_path, monkeypatch) -> Path:
+    """A two-epoch digits run with a test split and plots, in the working directory ``tmp_path``."""
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "digits.yaml"
+    path.write_text(DIGITS)
+    return Path("digits.yaml")
+
+
+def _summary(run_dir: Path) -> dict:
+    import json
+
+    return json.loads((run_dir / "summary.json").read_text())
+
+
+def _sigint():
+    import os
+    import signal
+
+    os.kill(os.getpid(), signal.SIGINT)
+
+
+def test_train_stdout_is_the_run_directory_alone_and_the_last_line_is_the_result(capsys, digits_config):
+    code, out, err = run_cli(capsys, "train", digits_config)
+    assert code == 0, err
+    run_dir = Path(out.strip())
+    assert out == f"{run_dir}\n" and run_dir.is_absolute() and (run_dir / "summary.json").is_file()
+    shown = run_dir.relative_to(Path.cwd())
+    err = [line for line in err if not line.startswith("compiling kernels (once)")]  # only with a cold cache
+    assert err[0] == f"run directory: {shown}"
+    assert err[1].startswith("epoch 1/2 ") and err[2].startswith("epoch 2/2 ") and "val_acc" in err[2]
+    summary = _summary(run_dir)
+    assert summary["test_checkpoint"] == "best" and summary["best_epoch"] in (1, 2)
+    assert err[-1] == (f"test acc {summary['test_acc']:.4f}, loss {summary['test_loss']:.4f} "
+                       f"(best checkpoint, epoch {summary['best_epoch']}); run directory {shown}")
+    code, out, err = run_cli(capsys, "train", digits_config, "trainer.verbose=quiet")
+    assert code == 0 and err == [] and Path(out.strip()).is_dir()
+
+
+def test_ctrl_c_prints_the_command_that_resumes_and_it_works(capsys, digits_config, monkeypatch):
+    from layernet.layers.affine import Affine
+
+    original, calls = Affine.forward, []
+
+    def forward(self, x, training=False):
+        if training and self.in_features == 64:
+            calls.append(1)
+            if len(calls) == 12:  # step 4 of epoch 2
+                _sigint()
+        return original(self, x, training)
+
+    monkeypatch.setattr(Affine, "forward", forward)
+    code, out, err = run_cli(capsys, "train", digits_config, "trainer.verbose=epoch")
+    assert code == 130 and out == "", (code, out, err)
+    run_dir = Path(err[0].removeprefix("run directory: "))
+    assert (run_dir / "checkpoints" / "last.npz").is_file() and not run_dir.is_absolute()
+    assert err[-1] == f"layernet train: interrupted; continue with: layernet train digits.yaml --resume {run_dir} " \
+                      "trainer.verbose=epoch"
+    monkeypatch.setattr(Affine, "forward", original)
+    import shlex
+
+    command = shlex.split(err[-1].split("continue with: ", 1)[1])
+    code, out, err = run_cli(capsys, *command[1:])
+    assert code == 0, err
+    assert Path(out.strip()) == run_dir.resolve() and _summary(run_dir)["status"] == "completed"
+    assert err[0] == f"resuming {run_dir} from step 12 (1 of 2 epochs finished)"
+
+
+@pytest.mark.parametrize("where", ["validation of the last epoch", "plotting"])
+def test_ctrl_c_after_the_last_epoch_finishes_the_run_files_and_exits_0(capsys, digits_config, monkeypatch, where):
+    import layernet.plot
+    from layernet.trainer import Trainer
+
+    if where == "plotting":
+        save = layernet.plot.save_run_plots
+        monkeypatch.setattr(layernet.plot, "save_run_plots", lambda run_dir: _sigint() or save(run_dir))
+    else:
+        evaluate, calls = Trainer.evaluate, []
+
+        def evaluate_then_sigint(self, *args, **kwargs):
+            calls.append(1)
+            result = evaluate(self, *args, **kwargs)
+            if len(calls) == 2:  # the validation of epoch 2
+                _sigint()
+            return result
+
+        monkeypatch.setattr(Trainer, "evaluate", evaluate_then_sigint)
+    code, out, err = run_cli(capsys, "train", digits_config)
+    assert code == 0, err
+    run_dir = Path(out.strip())
+    summary = _summary(run_dir)
+    assert summary["status"] == "completed" and summary["epochs_run"] == 2 and summary["test_acc"] is not None
+    assert (run_dir / "loss.png").is_file() and (run_dir / "accuracy.png").is_file()
+    assert "interrupt: the run had finished its last epoch; its files are complete" in err
+    assert err[-1].startswith("test acc ")
+
+
+def test_a_second_ctrl_c_while_writing_the_files_records_interrupted_and_resume_finishes(capsys, digits_config,
+                                                                                         monkeypatch):
+    import layernet.plot
+
+    save = layernet.plot.save_run_plots
+
+    def twice(run_dir):
+        _sigint()
+        _sigint()
+        return save(run_dir)
+
+    monkeypatch.setattr(layernet.plot, "save_run_plots", twice)
+    code, out, err = run_cli(capsys, "train", digits_config)
+    assert code == 130 and out == ""
+    run_dir = Path(err[0].removeprefix("run directory: "))
+    summary = _summary(run_dir)
+    assert summary["status"] == "interrupted" and "--resume writes them" in summary["stop_reason"]
+    assert not (run_dir / "loss.png").exists()
+    assert err[-1] == f"layernet train: interrupted; continue with: layernet train digits.yaml --resume {run_dir}"
+    monkeypatch.setattr(layernet.plot, "save_run_plots", save)
+    code, out, err = run_cli(capsys, "train", "digits.yaml", "--resume", run_dir)
+    assert code == 0, err
+    assert _summary(run_dir)["status"] == "completed" and (run_dir / "loss.png").is_file()
 
 
 # ---------------------------------------------------------------------------- the installed command
@@ -491,6 +656,35 @@ def test_installed_command_bad_config_no_traceback(tmp_path):
         f"(did you mean 'tanh'?); known: " + done.stderr.split("known: ", 1)[1].strip()
     ]
     assert done.stdout == ""
+
+
+def test_installed_command_stdout_is_the_run_directory_and_a_cold_cache_says_compiling(tmp_path):
+    """``RUN=$(layernet train cfg)``: stdout is one line, the run directory; everything else is on
+    stderr, and a cold kernel cache (a fresh install) says so once, a warm one does not."""
+    import os
+
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY.replace("OUT", str(tmp_path / "runs")).replace("verbose: quiet", "verbose: epoch"))
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")}
+    for attempt in ("cold", "warm"):
+        done = subprocess.run([_layernet(), "train", str(path)], capture_output=True, text=True, timeout=300,
+                              env=env, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert len(done.stdout.splitlines()) == 1 and Path(done.stdout.strip()).is_dir(), done.stdout
+        assert "epoch 1/1 " in done.stderr and done.stderr.count("compiling kernels (once)") == (attempt == "cold"), \
+            (attempt, done.stderr)
+        if attempt == "cold":
+            assert done.stderr.index("compiling kernels") < done.stderr.index("epoch 1/1")
+
+
+def test_installed_command_diverging_run_says_one_line_without_numpy_warnings(tmp_path):
+    path = tmp_path / "diverge.yaml"
+    path.write_text(DIGITS.replace("runs/", f"{tmp_path}/runs/").replace("{type: adam, lr: 1e-2}", "{type: sgd, lr: 1e10}")
+                    .replace("{type: relu}", "{type: batchnorm}\n    - {type: relu}").replace("verbose: epoch", "verbose: quiet"))
+    done = subprocess.run([_layernet(), "train", str(path)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1 and done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("layernet train: error: loss became nan at step "), done.stderr
 
 
 def test_installed_command_usage_error(tmp_path):

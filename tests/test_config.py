@@ -118,7 +118,8 @@ def test_resolved_defaults(tmp_path):
     }
     assert resolved["optimizer"] == {"type": "sgd", "lr": 0.01, "momentum": 0.9, "nesterov": False, "weight_decay": 0.0}
     assert resolved["lr_schedule"] == {"type": "constant"}
-    assert resolved["trainer"] == {"epochs": 2, "batch_size": 32, "early_stopping": None, "verbose": "auto"}
+    assert resolved["trainer"] == {"epochs": 2, "batch_size": 32, "drop_last": False, "early_stopping": None,
+                                   "verbose": "auto"}
     assert resolved["checkpoint"] == {"every_epochs": 1, "keep_best": True, "monitor": "val_acc"}
     assert resolved["output"] == {"dir": "runs/{name}/{timestamp}", "plots": True}
     assert resolved["model"]["loss"] == "softmax_cross_entropy"

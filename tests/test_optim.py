@@ -417,6 +417,32 @@ def test_cosine_without_and_with_warmup():
     assert all(b > a for a, b in zip(got[:3], got[1:3]))
 
 
+def test_cosine_stretched_after_its_last_epoch_continues_below_where_it_was():
+    sched = make_schedule("cosine", 1.0, epochs=20)
+    trained = lrs(sched, 20)
+    sched.step({})  # the end of epoch 20: the lr for an epoch 21 would be min_lr
+    assert sched.lr == 0.0
+    sched.stretch(25, anchor=19)
+    tail = [sched.lr] + [sched.step({}) for _ in range(4)]
+    assert 0 < tail[-1] and all(b < a for a, b in zip([trained[-1]] + tail, tail)), (trained[-1], tail)
+    # the phase of epoch 19 (0.95) is kept; the rest of the cosine is spread over epochs 19..25
+    np.testing.assert_allclose(tail, [(1 + math.cos(math.pi * (0.95 + 0.05 * k / 6))) / 2 for k in range(1, 6)])
+
+
+def test_cosine_stretched_mid_run_bends_smoothly_and_warmup_is_kept():
+    sched = make_schedule("cosine", 1.0, epochs=10, warmup_epochs=2)
+    head = lrs(sched, 6)
+    sched.step({})
+    sched.stretch(20, anchor=5)
+    tail = [sched.lr] + [sched.step({}) for _ in range(13)]
+    assert head[2] == 1.0 and all(b < a for a, b in zip(head[2:] + tail, head[3:] + tail))
+    shortened = make_schedule("cosine", 1.0, epochs=10, warmup_epochs=2)
+    shortened.stretch(5, anchor=0)  # still in warmup: only the cosine's length changes
+    assert lrs(shortened, 5) == lrs(make_schedule("cosine", 1.0, epochs=5, warmup_epochs=2), 5)
+    with pytest.raises(ValueError, match="epochs"):
+        shortened.stretch(2, anchor=1)
+
+
 def test_reduce_on_plateau_patience_and_mode():
     # mode auto on val_loss -> min; patience 2: the lr drops after the 2nd epoch in a row without improvement
     sched = make_schedule("reduce_on_plateau", 1.0, monitor="val_loss", patience=2, factor=0.5, threshold=0.0)

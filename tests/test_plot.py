@@ -191,6 +191,48 @@ def test_plot_history_of_a_run_interrupted_in_its_first_epoch(tmp_path):
     np.testing.assert_array_equal(line_by_label(ax, "train (per step)").get_ydata(), [2.3, 2.1])
 
 
+def test_the_accuracy_plot_marks_the_checkpoint_the_test_score_came_from(run):
+    import json
+
+    # the checkpoint monitors val_loss: its best epoch (2 here, in a hand-made summary) is not the
+    # epoch of the best validation accuracy (3)
+    (run / "summary.json").write_text(json.dumps({"best_epoch": 2, "monitor": "val_loss", "test_checkpoint": "best",
+                                                  "test_acc": 0.71}))
+    _, acc_ax, _ = plot_history(run).axes
+    label = "best checkpoint by val_loss: epoch 2, validation 65.0%, test 71.0%"
+    star = line_by_label(acc_ax, label)
+    assert star.get_marker() == "*" and list(star.get_xdata()) == [2] and list(star.get_ydata()) == [0.65]
+    assert label in [t.get_text() for t in acc_ax.get_legend().get_texts()]
+    (run / "summary.json").write_text(json.dumps({"best_epoch": None, "test_checkpoint": "last", "test_acc": 0.8,
+                                                  "last_checkpoint": {"epoch": 3, "step": 12}}))
+    _, acc_ax, _ = plot_history(run).axes
+    assert list(line_by_label(acc_ax, "last checkpoint: epoch 3, validation 80.0%, test 80.0%").get_xdata()) == [3]
+
+
+def test_a_one_epoch_run_gets_an_axis_from_0_to_1():
+    for history in ({"train_loss": [2.0], "val_loss": [2.2], "train_acc": [0.5], "val_acc": [0.4]},
+                    {"train_loss": [2.0], "val_loss": [2.2], "train_acc": [0.5], "val_acc": [0.4],
+                     "steps": [3.0, 2.5, 2.0, 1.5]}):
+        loss_ax, acc_ax = plot_history(history).axes
+        for ax in (loss_ax, acc_ax):
+            low, high = ax.get_xlim()
+            assert -0.1 <= low <= 0 and 1 <= high <= 1.1, ax.get_xlim()
+            assert list(ax.get_xticks()) == [0, 1]
+        assert acc_ax.get_ylim() == (0, 1.02)
+    fig, ax = plt.subplots()
+    plot_runs([{"val_acc": [0.4]}, {"val_acc": [0.4, 0.6, 0.7]}], ax=ax)
+    assert ax.get_xlim()[1] > 2.5  # the longest run decides
+
+
+def test_the_loss_axis_is_logarithmic_when_the_loss_spans_a_decade(run):
+    loss_ax = plot_history(run).axes[0]  # per-step losses 2.5 ... 0.21
+    assert loss_ax.get_yscale() == "log"
+    narrow = {"train_loss": [2.0, 1.5, 1.0], "val_loss": [2.2, 1.6, 1.1], "steps": [2.5, 2.0, 1.5, 1.0, 0.9, 0.8]}
+    assert plot_history(narrow).axes[0].get_yscale() == "linear"
+    with_zero = {"train_loss": [2.0, 0.5, 0.0], "val_loss": [2.2, 0.4, 0.1]}  # a hinge loss can reach 0
+    assert plot_history(with_zero).axes[0].get_yscale() == "linear"
+
+
 def test_plot_history_into_given_axes(run):
     fig, ax = plt.subplots()
     assert plot_history(run, ax=ax) is fig and len(fig.axes) == 1 and ax.get_title() == "loss"

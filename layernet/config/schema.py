@@ -11,7 +11,7 @@ Defaults (what ``resolve`` fills in; the trainer reads exactly these names)::
     model: {layers: (required), loss: softmax_cross_entropy}   # or {type: hinge, margin: 0.5}
     optimizer: {type: (required), lr: (required), ...the optimizer's own keys}
     lr_schedule: {type: constant, ...the schedule's own keys}
-    trainer: {epochs: 10, batch_size: 64, early_stopping: null, verbose: auto}
+    trainer: {epochs: 10, batch_size: 64, drop_last: false, early_stopping: null, verbose: auto}
     trainer.early_stopping: {monitor: val_acc, patience: 5, mode: auto, min_delta: 0.0}
     checkpoint: {every_epochs: 1, keep_best: true, monitor: val_acc}
     output: {dir: "runs/{name}/{timestamp}", plots: true}
@@ -126,6 +126,7 @@ class EarlyStoppingConfig(Section):
 class TrainerConfig(Section):
     epochs: PositiveInt = 10
     batch_size: PositiveInt = 64
+    drop_last: StrictBool = False
     early_stopping: Optional[EarlyStoppingConfig] = None
     verbose: Literal["auto", "bar", "epoch", "quiet"] = "auto"
 

@@ -17,6 +17,8 @@ and implements
   records a graph node whose backward is this layer's ``backward``.
 - ``output_shape(input_shape) -> shape``: per-sample shapes (no batch axis), used by
   ``Sequential.summary`` and configs to check a stack before any data flows.
+- ``min_train_batch(input_shape) -> int``: the smallest batch ``forward(training=True)`` accepts
+  (1 unless overridden), so the trainer can refuse a last batch that is too small up front.
 
 Configuration: the constructor's arguments are stored as attributes of the same names, so
 ``get_config()`` (the dict that rebuilds the layer, with its registered ``"type"``) and
@@ -80,6 +82,11 @@ class Layer:
     def children(self) -> list["Layer"]:
         """Sub-layers of a container layer (empty for ordinary layers)."""
         return []
+
+    def min_train_batch(self, input_shape: tuple) -> int:
+        """The fewest examples a training forward accepts for a per-sample ``input_shape`` (1 here;
+        batch norm on (N, D) needs 2 to compute a variance). The trainer asks before the first step."""
+        return 1
 
     def decayed_names(self, prefix: str = "") -> list[str]:
         """The parameters weight decay applies to: this layer's own (``decayed``), then each

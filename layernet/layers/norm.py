@@ -63,6 +63,10 @@ class BatchNorm(Layer):
             raise self.fail_shape(self._expected(), (None, *input_shape))
         return tuple(input_shape)
 
+    def min_train_batch(self, input_shape):
+        """2 for (N, D) input (and 1x1 spatial maps): the batch variance needs two values per feature."""
+        return 2 if int(np.prod(input_shape[1:], dtype=np.int64)) == 1 else 1
+
     def forward(self, x, training=False):
         x = self.check_input(x, ndim=(2, 4), expected=self._expected())
         if x.shape[1] != self.num_features:

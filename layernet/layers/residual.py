@@ -73,6 +73,14 @@ class Residual(Layer):
             raise ValueError(self._shape_message((None, *input_shape), (None, *shape)))
         return shape
 
+    def min_train_batch(self, input_shape):
+        """The largest need of the inner layers, each asked with its own input shape."""
+        need, shape = 1, tuple(input_shape)
+        for layer in self.layers:
+            need = max(need, layer.min_train_batch(shape))
+            shape = layer.output_shape(shape)
+        return need
+
     def _shape_message(self, shape_in, shape_out) -> str:
         return (
             f"Residual: its layers map an input of shape {format_shape(tuple(shape_in))} to "

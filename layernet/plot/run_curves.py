@@ -6,7 +6,9 @@ A run directory (see the training issue) holds
 - ``history.csv``: one row per epoch, columns ``epoch, train_loss, train_acc, val_loss, val_acc, lr, time_s``
   (an empty cell, e.g. no validation split, reads as NaN; extra columns are kept);
 - ``steps.csv``: one row per optimisation step, columns ``step, epoch, loss``;
-- ``config.yaml``: the resolved config, whose ``name`` labels the run in plots.
+- ``config.yaml``: the resolved config, whose ``name`` labels the run in plots;
+- ``summary.json``: which checkpoint the test score came from (``best_epoch``, ``monitor``,
+  ``test_checkpoint``, ``test_acc``), marked on the accuracy plot.
 
 Epochs are numbered as the trainer numbers them (1, 2, ...). On the shared epoch axis of the plots a
 per-epoch value sits at ``x = epoch`` (the end of that epoch) and step ``i`` (0-based) of epoch ``e``
@@ -37,8 +39,9 @@ class RunCurves:
 
     ``columns`` maps a column name (``"epoch"``, ``"train_loss"``, ``"val_acc"``, ...) to a float64
     array, all of one length; ``steps`` maps ``"step"``, ``"epoch"``, ``"loss"`` to arrays.
-    ``name`` labels the run; ``config`` is its config.yaml (``{}`` when there is none); ``source``
-    is the run directory it was read from.
+    ``name`` labels the run; ``config`` is its config.yaml (``{}`` when there is none); ``summary``
+    its summary.json (``{}`` when there is none; a history dict's scalar ``best_epoch`` lands here);
+    ``source`` is the run directory it was read from.
     """
 
     columns: dict[str, np.ndarray]
@@ -48,6 +51,7 @@ class RunCurves:
     source: Path | None = None
     #: Unit of the x axis: "epoch", or "step" for a bare array of losses (one unit per step).
     x_label: str = "epoch"
+    summary: dict = field(default_factory=dict)
 
     @property
     def metrics(self) -> list[str]:
@@ -147,12 +151,22 @@ def load_run_curves(run_dir_or_path) -> RunCurves:
         columns["epoch"] = np.arange(1, len(next(iter(columns.values()))) + 1, dtype=np.float64)
     config = _read_config(run_dir)
     name = str(config.get("name") or run_dir.name)
-    return RunCurves(columns, steps, name=name, config=config, source=run_dir)
+    return RunCurves(columns, steps, name=name, config=config, source=run_dir, summary=_read_summary(run_dir))
+
+
+def _read_summary(run_dir: Path) -> dict:
+    import json
+
+    try:
+        summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # no summary (a run killed early, a hand-made directory): nothing to mark
+        return {}
+    return summary if isinstance(summary, dict) else {}
 
 
 def _run_curves_from_dict(data: dict, name: str) -> RunCurves:
     """A Trainer's history dict: per-epoch lists, per-step losses under one of ``STEP_KEYS``."""
-    columns, steps = {}, None
+    columns, steps, summary = {}, None, {}
     for key, value in data.items():
         if key in STEP_KEYS and isinstance(value, dict):
             if "loss" not in value:
@@ -163,6 +177,8 @@ def _run_curves_from_dict(data: dict, name: str) -> RunCurves:
             steps = {"step": np.arange(1, len(loss) + 1, dtype=np.float64), "loss": loss}
         elif np.ndim(value) == 1:
             columns[key] = np.asarray(value, dtype=np.float64)
+        elif key == "best_epoch" and isinstance(value, (int, np.integer)):
+            summary["best_epoch"] = int(value)
     lengths = {key: len(value) for key, value in columns.items()}
     if len(set(lengths.values())) > 1:
         raise ValueError(f"history dict: per-epoch lists differ in length: {lengths}")
@@ -178,7 +194,7 @@ def _run_curves_from_dict(data: dict, name: str) -> RunCurves:
             steps["epoch"] = np.floor(np.arange(count) * n / count) + 1
         else:
             steps["epoch"], x_label = np.arange(1, count + 1.0), "step"
-    return RunCurves(columns, steps, name=name, x_label=x_label)
+    return RunCurves(columns, steps, name=name, x_label=x_label, summary=summary)
 
 
 def as_run_curves(obj, name: str | None = None) -> RunCurves:

@@ -40,3 +40,47 @@ def build_layers(configs, input_shape=None, rng=None, where: str = ""):
                 ) from None
         layers.append(layer)
     return layers, shape
+
+
+# ---------------------------------------------------------------------- running a chain inside a container
+def check_layer_list(owner: str, what: str, layers, example: str) -> list:
+    """``layers`` as a list of Layer objects; ValueError/TypeError naming ``owner`` otherwise."""
+    from .base import Layer
+
+    if not layers:
+        raise ValueError(f"{owner}: expected at least one layer{'' if what == 'layers' else ' in ' + what}, "
+                         f"{example}; received none")
+    for index, layer in enumerate(layers):
+        if not isinstance(layer, Layer):
+            item = f"argument {index}" if what == "layers" else f"{what} item {index}"
+            raise TypeError(f"{owner}: {item} must be a Layer (e.g. Affine(4, 4)), "
+                            f"found {type(layer).__name__}")
+    return list(layers)
+
+
+def run_forward(layers, x, training: bool, where: str):
+    """Apply ``layers`` in order; a ValueError is re-raised naming the inner layer (``where`` index)."""
+    for index, layer in enumerate(layers):
+        try:
+            x = layer.forward(x, training=training)
+        except ValueError as err:
+            raise ValueError(f"{where} {index} {layer!r}: {err}") from None
+    return x
+
+
+def run_backward(layers, dout):
+    """Backpropagate ``dout`` through ``layers`` in reverse order; returns the chain's input gradient."""
+    for layer in reversed(layers):
+        dout = layer.backward(dout)
+    return dout
+
+
+def walk_shape(layers, input_shape, where: str) -> tuple:
+    """The per-sample output shape of a chain; a misfit is re-raised naming the inner layer."""
+    shape = tuple(input_shape)
+    for index, layer in enumerate(layers):
+        try:
+            shape = tuple(layer.output_shape(shape))
+        except ValueError as err:
+            raise ValueError(f"{where} {index} {layer!r}: {err}") from None
+    return shape

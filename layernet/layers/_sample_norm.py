@@ -1,0 +1,36 @@
+"""The forward and backward shared by GroupNorm and LayerNorm (statistics per sample, no batch axis).
+
+Both view the input as ``x (N, G, M)`` (G groups of M values per sample) with per-element
+``scale``/``shift`` arrays ``(G, M)`` built from their own ``gamma``/``beta``; the math and its
+derivation are in ``layernet/kernels/groupnorm.py``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..kernels.groupnorm import group_norm_backward_input, group_norm_backward_params, group_norm_forward
+
+
+def sample_norm_forward(x3: np.ndarray, scale: np.ndarray, shift: np.ndarray, eps: float):
+    """x3 (N, G, M) contiguous; scale, shift (G, M) in x3's dtype -> (out (N, G, M), cache)."""
+    n, g, _ = x3.shape
+    out = np.empty_like(x3)
+    mean = np.empty((n, g))
+    inv_std = np.empty((n, g))
+    group_norm_forward(x3, scale, shift, eps, out, mean, inv_std)
+    return out, (x3, scale, mean, inv_std)
+
+
+def sample_norm_backward(cache, dout3: np.ndarray, need_dx: bool = True):
+    """dout3 (N, G, M) -> (dx (N, G, M) or None, dscale (G, M) float64, dshift (G, M) float64)."""
+    x3, scale, mean, inv_std = cache
+    dout3 = np.ascontiguousarray(dout3, dtype=x3.dtype)
+    dscale = np.empty(scale.shape)
+    dshift = np.empty(scale.shape)
+    group_norm_backward_params(x3, dout3, mean, inv_std, dscale, dshift)
+    dx = None
+    if need_dx:
+        dx = np.empty_like(x3)
+        group_norm_backward_input(x3, dout3, scale, mean, inv_std, dx)
+    return dx, dscale, dshift

@@ -1,4 +1,4 @@
-"""First-order optimizers: SGD (momentum, Nesterov), RMSProp, Adam.
+"""First-order optimizers: SGD (momentum, Nesterov), RMSProp, Adam, AdamW, Adagrad, Adadelta.
 
 The update rules are those of cs231n's ``optim.py``. For a parameter ``w`` with gradient ``dw``,
 learning rate ``lr`` and per-parameter state arrays kept under the parameter's name:
@@ -11,6 +11,10 @@ learning rate ``lr`` and per-parameter state arrays kept under the parameter's n
 | RMSProp | ``cache`` | ``cache = decay * cache + (1 - decay) * dw**2``; ``w -= lr * dw / (sqrt(cache) + eps)`` |
 | Adam | ``m``, ``v``, step ``t`` | ``t += 1``; ``m = b1*m + (1-b1)*dw``; ``v = b2*v + (1-b2)*dw**2``; |
 |      |                        | ``w -= lr * (m / (1-b1**t)) / (sqrt(v / (1-b2**t)) + eps)`` |
+| AdamW | as Adam | ``w -= lr * weight_decay * w`` (decoupled, before the Adam step on the raw ``dw``) |
+| Adagrad | ``sum`` (starts at 0) | ``sum += dw**2``; ``w -= lr * dw / (sqrt(sum) + eps)`` |
+| Adadelta | ``square_avg``, ``acc_delta`` | ``a = rho*a + (1-rho)*dw**2``; ``d = sqrt(u + eps) / sqrt(a + eps) * dw``; |
+|          |                              | ``u = rho*u + (1-rho)*d**2``; ``w -= lr * d`` |
 
 Conventions, where implementations differ:
 
@@ -22,7 +26,8 @@ Conventions, where implementations differ:
 - ``weight_decay`` (coupled L2, as PyTorch's ``weight_decay``) adds ``weight_decay * w`` to ``dw``
   -- the derivative of ``0.5 * weight_decay * ||w||^2`` -- for *weights only*: parameters whose
   name ends in ``W`` (``"0.W"``, ``"2.layers.0.W"``), not biases ``b`` nor batch-norm
-  ``gamma``/``beta``.
+  ``gamma``/``beta``. Adagrad and Adadelta couple it the same way (as ``torch.optim``); AdamW
+  decouples it (Loshchilov & Hutter 2019) and decays the same set of parameters.
 
 ``opt.step(model)`` updates every ``(name, param, grad)`` of ``model.parameters()`` in place
 (``param -= ...`` on the same array object, so layers keep their references). ``opt.lr`` may be
@@ -36,7 +41,15 @@ from __future__ import annotations
 import numpy as np
 
 from ._validation import check_fraction, check_positive, invalid_argument
-from .kernels.optim import adam_update, rmsprop_update, sgd_momentum_update, sgd_update
+from .kernels.optim import (
+    adadelta_update,
+    adagrad_update,
+    adam_update,
+    adamw_update,
+    rmsprop_update,
+    sgd_momentum_update,
+    sgd_update,
+)
 from .registry import OPTIMIZERS
 
 
@@ -226,3 +239,63 @@ class Adam(Optimizer):
 def _flat(array: np.ndarray) -> np.ndarray:
     """A 1-D view of a C-contiguous array (the kernels index elements in memory order)."""
     return array.reshape(-1)
+
+
+@OPTIMIZERS.register("adamw")
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter 2019), PyTorch's ``AdamW``.
+
+    Each step first shrinks the weights, ``w -= lr * weight_decay * w``, then takes Adam's step
+    on the raw gradient (the decay never enters ``m`` or ``v``). The decay applies to the same
+    parameters as the other optimizers' coupled decay (weights, not biases or normalisation
+    parameters); the default ``weight_decay`` is PyTorch's 1e-2.
+    """
+
+    def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+                 weight_decay: float = 1e-2):
+        super().__init__(lr, beta1, beta2, eps, weight_decay)
+
+    def _update(self, name, param, grad, weight_decay):
+        dtype = param.dtype.type
+        b1, b2, t = self.beta1, self.beta2, self.t
+        adamw_update(_flat(param), _flat(grad), self._slot("m", name, param), self._slot("v", name, param),
+                     dtype(self.lr), dtype(b1), dtype(1 - b1), dtype(b2), dtype(1 - b2), dtype(self.eps),
+                     dtype(1 - b1**t), dtype(1 - b2**t), dtype(self.lr * weight_decay))
+
+
+@OPTIMIZERS.register("adagrad")
+class Adagrad(Optimizer):
+    """Adagrad (Duchi et al. 2011): divide by the root of the summed squared gradients; PyTorch's
+    ``Adagrad`` with ``lr_decay=0`` and ``initial_accumulator_value=0`` (see the module table)."""
+
+    slots = ("sum",)
+    _options = ("eps",)
+
+    def __init__(self, lr: float = 1e-2, eps: float = 1e-10, weight_decay: float = 0.0):
+        self.eps = check_positive("Adagrad", "eps", eps)
+        super().__init__(lr, weight_decay)
+
+    def _update(self, name, param, grad, weight_decay):
+        dtype = param.dtype.type
+        adagrad_update(_flat(param), _flat(grad), self._slot("sum", name, param), dtype(self.lr), dtype(self.eps),
+                       dtype(weight_decay))
+
+
+@OPTIMIZERS.register("adadelta")
+class Adadelta(Optimizer):
+    """Adadelta (Zeiler 2012): steps scaled by the ratio of running RMS of updates and of gradients;
+    PyTorch's ``Adadelta`` (``lr`` multiplies the step, 1.0 by default; see the module table)."""
+
+    slots = ("square_avg", "acc_delta")
+    _options = ("rho", "eps")
+
+    def __init__(self, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0.0):
+        self.rho = check_fraction("Adadelta", "rho", rho)
+        self.eps = check_positive("Adadelta", "eps", eps)
+        super().__init__(lr, weight_decay)
+
+    def _update(self, name, param, grad, weight_decay):
+        dtype = param.dtype.type
+        adadelta_update(_flat(param), _flat(grad), self._slot("square_avg", name, param),
+                        self._slot("acc_delta", name, param), dtype(self.lr), dtype(self.rho), dtype(1 - self.rho),
+                        dtype(self.eps), dtype(weight_decay))

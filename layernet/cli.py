@@ -105,7 +105,7 @@ def cmd_eval(args) -> int:
 
 def _config_and_data(args):
     """The validated config, its resolved dict and its data set, with the model's shapes checked."""
-    from .config import check_model_shapes, load_config
+    from .config import check_augment, check_model_shapes, load_config
     from . import trainer  # noqa: F401  (runner.py must be imported through trainer.py: they import each other)
     from .runner import load_run_data
 
@@ -113,6 +113,7 @@ def _config_and_data(args):
     resolved = config.model_dump()
     dataset = load_run_data(resolved)
     check_model_shapes(config, dataset.input_shape, num_classes=dataset.num_classes)
+    check_augment(config, dataset.input_shape)
     return config, resolved, dataset
 
 

@@ -4,6 +4,9 @@
     history = trainer.fit(x_train, y_train, x_val, y_val)
     trainer.evaluate(x_test, y_test)          # {"loss": ..., "acc": ...}
 
+``augment`` (``layernet.data.augment.Augment`` or any ``(batch, step) -> batch``) changes each
+training batch before its step; its randomness is a function of the step, so resume continues it.
+
 One epoch (numbered from 1): the trainer's own generator (``seed``) draws a permutation of the
 training set; consecutive ``batch_size`` slices of it are the batches (the last may be smaller).
 Each step runs ``forward(training=True)``, the loss, ``backward`` and ``optimizer.step``; the
@@ -83,7 +86,7 @@ class Trainer:
     def __init__(self, model, loss, optimizer, schedule=None, *, batch_size: int = 64, epochs: int = 10,
                  seed: int = 0, early_stopping: dict | None = None, checkpoint_dir=None, checkpoint_every: int = 1,
                  keep_best: bool = True, monitor: str = "val_acc", verbose="auto", history_dir=None,
-                 eval_batch_size: int = 256):
+                 eval_batch_size: int = 256, augment=None):
         for name, value in (("batch_size", batch_size), ("epochs", epochs), ("checkpoint_every", checkpoint_every),
                             ("eval_batch_size", eval_batch_size)):
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
@@ -91,6 +94,7 @@ class Trainer:
         self.model, self.loss, self.optimizer, self.schedule = model, loss, optimizer, schedule
         self.batch_size, self.epochs, self.eval_batch_size = int(batch_size), int(epochs), int(eval_batch_size)
         self.seed = seed
+        self.augment = augment  # callable (batch, step) -> augmented batch, training batches only
         self.rng = np.random.default_rng(seed)
         self.early_stopping = EarlyStopping.from_config(early_stopping)
         self.checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
@@ -279,6 +283,8 @@ class Trainer:
                 self.optimizer.lr = self.schedule.lr_at_step(self.step, self.epochs * num_batches)
             idx = perm[b * self.batch_size:(b + 1) * self.batch_size]
             xb, yb = x[idx], y[idx]
+            if self.augment is not None:
+                xb = self.augment(xb, self.step)
             scores = self.model.forward(xb, training=True)
             loss = self.loss.forward(scores, self._targets(yb, scores))
             if not math.isfinite(loss):

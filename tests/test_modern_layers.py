@@ -161,7 +161,10 @@ def test_residual_shortcut_names_and_summary():
     names = [name for name, _, _ in model.parameters()]
     assert names == ["0.0.W", "0.0.b", "0.2.W", "0.2.b", "1.W", "1.b"]
     text = model.summary((6,), print_fn=None)
-    assert "shortcut=[Affine(6, 4" in text and "(None, 4)" in text
+    assert "Residual(f: 2 layers, shortcut: 1 layer)" in text
+    lines = text.splitlines()
+    assert any(line.startswith("0.0    Affine(6, 4)") for line in lines)
+    assert any(line.startswith("0.2    shortcut: Affine(6, 4)") and "(None, 4)" in line for line in lines)
 
 
 def test_residual_shortcut_from_config_infers_channels():

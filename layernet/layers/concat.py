@@ -8,7 +8,7 @@ from .._validation import _is_int, format_shape, invalid_argument
 from ..init import as_rng
 from ..registry import LAYERS, did_you_mean
 from .base import Layer
-from .stack import build_layers, check_layer_list, run_backward, run_forward, walk_shape
+from .stack import build_layers, check_layer_list, run_backward, run_forward, summary_rows, walk_shape
 
 
 @LAYERS.register("concat")
@@ -124,6 +124,19 @@ class Concat(Layer):
         built = [build_layers(branch, config.get("input_shape"), rng, where=f"Concat, branch {b} ")[0]
                  for b, branch in enumerate(branches)]
         return cls(*built, axis=config.get("axis", 1))
+
+    # ------------------------------------------------------------------ display
+    def summary_text(self) -> str:
+        """The block's own row in ``Sequential.summary``; its branches follow as rows of their own."""
+        return f"Concat({len(self.branches)} branches, axis={self.axis})"
+
+    def summary_rows(self, input_shape, prefix: str, depth: int = 1) -> list[tuple]:
+        """One summary row per layer of each branch (tagged ``branch <b>:``)."""
+        rows, start = [], 0
+        for b, branch in enumerate(self.branches):
+            rows += summary_rows(branch, input_shape, prefix, start, f"branch {b}: ", depth)
+            start += len(branch)
+        return rows
 
     def __repr__(self) -> str:
         branches = ", ".join("[" + ", ".join(repr(layer) for layer in branch) + "]" for branch in self.branches)

@@ -8,7 +8,7 @@ from .._validation import format_shape
 from ..init import as_rng
 from ..registry import LAYERS, did_you_mean
 from .base import Layer
-from .stack import build_layers, check_layer_list, run_backward, run_forward, walk_shape
+from .stack import build_layers, check_layer_list, run_backward, run_forward, summary_rows, walk_shape
 
 
 @LAYERS.register("residual")
@@ -116,6 +116,22 @@ class Residual(Layer):
         if config.get("shortcut") is not None:
             shortcut, _ = build_layers(config["shortcut"], shape, rng, where="Residual, shortcut ")
         return cls(*layers, shortcut=shortcut)
+
+    # ------------------------------------------------------------------ display
+    def summary_text(self) -> str:
+        """The block's own row in ``Sequential.summary``; its paths follow as rows of their own."""
+        def count(layers):
+            return f"{len(layers)} layer{'s' if len(layers) != 1 else ''}"
+
+        short = "identity shortcut" if self.shortcut is None else f"shortcut: {count(self.shortcut)}"
+        return f"Residual(f: {count(self.layers)}, {short})"
+
+    def summary_rows(self, input_shape, prefix: str, depth: int = 1) -> list[tuple]:
+        """One summary row per layer of f, then per layer of the shortcut (tagged ``shortcut:``)."""
+        rows = summary_rows(self.layers, input_shape, prefix, depth=depth)
+        if self.shortcut is not None:
+            rows += summary_rows(self.shortcut, input_shape, prefix, len(self.layers), "shortcut: ", depth)
+        return rows
 
     def __repr__(self) -> str:
         inner = ", ".join(repr(layer) for layer in self.layers)

@@ -84,3 +84,21 @@ def walk_shape(layers, input_shape, where: str) -> tuple:
         except ValueError as err:
             raise ValueError(f"{where} {index} {layer!r}: {err}") from None
     return shape
+
+
+def summary_rows(layers, input_shape, prefix: str, start: int = 0, tag: str = "", depth: int = 1) -> list[tuple]:
+    """Rows ``(name, layer text, output shape, params)`` of a chain inside a container, for ``summary``.
+
+    Names continue the parameter names (``"3.0"``, ``"3.5"``); the text is indented by ``depth`` and
+    starts with ``tag`` (``"shortcut: "``); nested containers add their own rows below theirs.
+    """
+    rows, shape = [], tuple(input_shape)
+    for offset, layer in enumerate(layers):
+        name = f"{prefix}{start + offset}"
+        out = tuple(layer.output_shape(shape))
+        text = layer.summary_text() if hasattr(layer, "summary_text") else repr(layer)
+        rows.append((name, "  " * depth + tag + text, format_shape((None, *out)), f"{layer.num_params():,}"))
+        if hasattr(layer, "summary_rows"):
+            rows += layer.summary_rows(shape, f"{name}.", depth + 1)
+        shape = out
+    return rows

@@ -38,6 +38,8 @@ EXAMPLES = {
           "padding": [1, 0]}, (2, 5, 6), (BATCH, 3, 5, 6)),
         ({"type": "conv2d", "in_channels": 1, "out_channels": 2, "kernel_size": 3, "padding": 1}, (1, 4, 5),
          (BATCH, 1, 5)),
+        ({"type": "conv2d", "in_channels": 4, "out_channels": 6, "kernel_size": 3, "padding": [2, 1],
+          "dilation": [2, 1], "groups": 2}, (4, 5, 6), (BATCH, 3, 5, 6)),
     ],
     "maxpool2d": [({"type": "maxpool2d", "kernel_size": 3, "stride": 2}, (2, 7, 6), (BATCH, 2, 2, 6))],
     "avgpool2d": [({"type": "avgpool2d", "kernel_size": [2, 3], "stride": 1}, (2, 5, 6), (BATCH, 5, 6))],

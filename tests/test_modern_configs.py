@@ -82,6 +82,8 @@ BAD = [
     ("residual without shortcut", "    - {type: relu}\n",
      "    - {type: residual, layers: [{type: conv2d, out_channels: 6, kernel_size: 1}]}\n", 10,
      "model.layers[1] (residual)", "to (None, 6, 8, 8), but x + f(x) needs f to keep the shape"),
+    ("conv groups", "    - {type: relu}\n", "    - {type: conv2d, out_channels: 6, kernel_size: 3, groups: 3}\n", 10,
+     "model.layers[1] (conv2d): does not fit its input (None, 4, 8, 8)", "a divisor of in_channels=4"),
     ("concat branches", "    - {type: relu}\n",
      "    - {type: concat, branches: [[{type: conv2d, out_channels: 2, kernel_size: 1}], "
      "[{type: conv2d, out_channels: 2, kernel_size: 3}]]}\n", 10,
@@ -106,6 +108,8 @@ def test_shape_problems_name_the_line(capsys, tmp_path, case):
      "data.augment.horizontl_flip", "did you mean 'horizontal_flip'"),
     ("    - {type: relu}\n", "    - {type: groupnorm, num_groups: 4, num_channels: 6}\n", 10,
      "model.layers[1].num_channels", "a multiple of num_groups=4"),
+    ("    - {type: relu}\n", "    - {type: conv2d, out_channels: 6, kernel_size: 3, groups: 4}\n", 10,
+     "model.layers[1].groups", "expected a divisor of out_channels=6. Received: groups=4"),
     ("    - {type: relu}\n", "    - {type: gelu, approximate: fast}\n", 10,
      "model.layers[1].approximate", "expected 'none' or 'tanh'"),
     ("    - {type: relu}\n", "    - {type: residual, layers: [{type: relu}], shortcut: [{type: rleu}]}\n", 10,

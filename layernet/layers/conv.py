@@ -88,6 +88,12 @@ class Conv2d(Layer):
             config["in_channels"] = int(input_shape[0])
         return config
 
+    @classmethod
+    def config_placeholder(cls, name, config):
+        """A stand-in for ``in_channels`` when a config is checked without data: ``groups`` (which divides it)."""
+        groups = config.get("groups", 1)
+        return groups if isinstance(groups, int) and not isinstance(groups, bool) and groups > 0 else 1
+
     # ----------------------------------------------------------------- shapes
     def _expected(self) -> str:
         (kh, kw), (ph, pw) = self._extent(), self._p

@@ -176,7 +176,7 @@ def main(argv=None) -> dict:
         rows.append(row)
         print(f"{case:<12}{ours * 1e3:>13.2f}{(theirs or float('nan')) * 1e3:>11.2f}{row.get('ratio', float('nan')):>8.2f}")
     share = med["layernet"]["augment"] / med["layernet"]["block"]
-    print(f"augment / block step (layernet): {share:.1%}")
+    print(f"augment / block step (layernet): {share:.2%}")
     print(f"load average before {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}, "
           f"after {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f} ({os.cpu_count()} cores)")
     return {"rows": rows, "augment_share": share, "load_before": load_before, "load_after": load_after}

@@ -154,3 +154,74 @@ def test_cifar10_resnet_summary_and_one_epoch_on_a_tiny_file(capsys, tmp_path):
                                      "output.plots=false", "trainer.verbose=quiet"])
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "completed" and summary["steps"] == 2 and summary["test_acc"] is not None
+
+
+def _torch_copy(torch, layer):
+    """A torch module computing what ``layer`` computes, with its parameters copied (float64)."""
+    from layernet.layers import Affine, BatchNorm, Conv2d, GlobalAvgPool2d, ReLU, Residual
+
+    nn = torch.nn
+    if isinstance(layer, Conv2d):
+        m = nn.Conv2d(layer.in_channels, layer.out_channels, layer._k, stride=layer._s, padding=layer._p,
+                      dilation=layer._d, groups=layer.groups, bias=layer.bias).double()
+        with torch.no_grad():
+            m.weight.copy_(torch.tensor(layer.params["W"]))
+            if layer.bias:
+                m.bias.copy_(torch.tensor(layer.params["b"]))
+        return m
+    if isinstance(layer, BatchNorm):
+        m = nn.BatchNorm2d(layer.num_features, eps=layer.eps).double()
+        with torch.no_grad():
+            m.weight.copy_(torch.tensor(layer.params["gamma"]))
+            m.bias.copy_(torch.tensor(layer.params["beta"]))
+        return m
+    if isinstance(layer, Affine):
+        m = nn.Linear(*layer.params["W"].shape).double()
+        with torch.no_grad():
+            m.weight.copy_(torch.tensor(layer.params["W"].T))
+            m.bias.copy_(torch.tensor(layer.params["b"]))
+        return m
+    if isinstance(layer, ReLU):
+        return nn.ReLU()
+    if isinstance(layer, GlobalAvgPool2d):
+        return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    if isinstance(layer, Residual):
+        f = nn.Sequential(*[_torch_copy(torch, inner) for inner in layer.layers])
+        s = nn.Sequential(*[_torch_copy(torch, inner) for inner in layer.shortcut]) if layer.shortcut else nn.Identity()
+
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.f, self.s = f, s
+
+            def forward(self, x):
+                return self.f(x) + self.s(x)
+
+        return Block()
+    raise AssertionError(f"no torch copy for {layer!r}")
+
+
+def test_digits_resnet_gradients_match_torch():
+    """The whole shipped ResNet (batch norm inside residual blocks) against PyTorch, float64."""
+    torch = pytest.importorskip("torch")
+    from layernet.losses import SoftmaxCrossEntropy
+    from layernet.model import Sequential
+
+    config = load_config(ROOT / "configs" / "digits_resnet.yaml").model_dump()
+    model = Sequential.from_config(config["model"], input_shape=(1, 8, 8), rng=0).astype(np.float64)
+    module = torch.nn.Sequential(*[_torch_copy(torch, layer) for layer in model.layers]).train()
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((6, 1, 8, 8)), rng.integers(0, 10, 6)
+    loss = SoftmaxCrossEntropy()
+    value = loss.forward(model.forward(x, training=True), y)
+    dx = model.backward(loss.backward())
+    xt = torch.tensor(x, requires_grad=True)
+    lt = torch.nn.functional.cross_entropy(module(xt), torch.tensor(y))
+    lt.backward()
+    assert abs(value - lt.item()) < 1e-12
+    np.testing.assert_allclose(dx, xt.grad.numpy(), atol=1e-12, rtol=1e-9)
+    ours = [grad for _, _, grad in model.parameters()]
+    theirs = [p.grad.numpy() for p in module.parameters()]
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b.T if a.ndim == 2 else b, atol=1e-12, rtol=1e-9)

@@ -12,7 +12,7 @@ learning rate ``lr`` and per-parameter state arrays kept under the parameter's n
 | Adam | ``m``, ``v``, step ``t`` | ``t += 1``; ``m = b1*m + (1-b1)*dw``; ``v = b2*v + (1-b2)*dw**2``; |
 |      |                        | ``w -= lr * (m / (1-b1**t)) / (sqrt(v / (1-b2**t)) + eps)`` |
 | AdamW | as Adam | ``w -= lr * weight_decay * w`` (decoupled, before the Adam step on the raw ``dw``) |
-| Adagrad | ``sum`` (starts at 0) | ``sum += dw**2``; ``w -= lr * dw / (sqrt(sum) + eps)`` |
+| Adagrad | ``sum`` (starts at 0) | ``sum += dw**2``; ``w -= lr * dw / (sqrt(sum) + eps)`` (``lr_decay`` 0) |
 | Adadelta | ``square_avg``, ``acc_delta`` | ``a = rho*a + (1-rho)*dw**2``; ``d = sqrt(u + eps) / sqrt(a + eps) * dw``; |
 |          |                              | ``u = rho*u + (1-rho)*d**2``; ``w -= lr * d`` |
 
@@ -266,18 +266,27 @@ class AdamW(Adam):
 @OPTIMIZERS.register("adagrad")
 class Adagrad(Optimizer):
     """Adagrad (Duchi et al. 2011): divide by the root of the summed squared gradients; PyTorch's
-    ``Adagrad`` with ``lr_decay=0`` and ``initial_accumulator_value=0`` (see the module table)."""
+    ``Adagrad`` (see the module table). ``lr_decay`` anneals the step as PyTorch does, with
+    lr_t = lr / (1 + (t - 1) * lr_decay) at step t; the accumulator ``sum`` starts at
+    ``initial_accumulator_value`` (0 by default)."""
 
     slots = ("sum",)
-    _options = ("eps",)
+    _options = ("eps", "lr_decay", "initial_accumulator_value")
 
-    def __init__(self, lr: float = 1e-2, eps: float = 1e-10, weight_decay: float = 0.0):
+    def __init__(self, lr: float = 1e-2, eps: float = 1e-10, weight_decay: float = 0.0, lr_decay: float = 0.0,
+                 initial_accumulator_value: float = 0.0):
         self.eps = check_positive("Adagrad", "eps", eps)
+        self.lr_decay = check_positive("Adagrad", "lr_decay", lr_decay, allow_zero=True)
+        self.initial_accumulator_value = check_positive("Adagrad", "initial_accumulator_value",
+                                                        initial_accumulator_value, allow_zero=True)
         super().__init__(lr, weight_decay)
 
     def _update(self, name, param, grad, weight_decay):
         dtype = param.dtype.type
-        adagrad_update(_flat(param), _flat(grad), self._slot("sum", name, param), dtype(self.lr), dtype(self.eps),
+        if name not in self.state["sum"]:
+            self.state["sum"][name] = np.full_like(param, self.initial_accumulator_value)
+        clr = self.lr / (1 + (self.t - 1) * self.lr_decay)
+        adagrad_update(_flat(param), _flat(grad), self._slot("sum", name, param), dtype(clr), dtype(self.eps),
                        dtype(weight_decay))
 
 

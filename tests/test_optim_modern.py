@@ -24,6 +24,7 @@ def _torch_optimizer(torch, kind, kwargs, wd, weights, others):
     ("adamw", {"lr": 0.02, "beta1": 0.8, "beta2": 0.99, "eps": 1e-6}),
     ("adagrad", {"lr": 0.05}),
     ("adagrad", {"lr": 0.1, "eps": 1e-6}),
+    ("adagrad", {"lr": 0.1, "lr_decay": 0.05, "initial_accumulator_value": 0.5}),
     ("adadelta", {"lr": 1.0}),
     ("adadelta", {"lr": 0.5, "rho": 0.95, "eps": 1e-5}),
 ])
@@ -48,6 +49,7 @@ def test_matches_torch_over_20_steps(kind, kwargs, wd, rng):
 def test_defaults_are_pytorchs():
     assert (AdamW().lr, AdamW().weight_decay, AdamW().beta1, AdamW().beta2, AdamW().eps) == (1e-3, 1e-2, 0.9, 0.999, 1e-8)
     assert (Adagrad().lr, Adagrad().eps, Adagrad().weight_decay) == (1e-2, 1e-10, 0.0)
+    assert (Adagrad().lr_decay, Adagrad().initial_accumulator_value) == (0.0, 0.0)
     assert (Adadelta().lr, Adadelta().rho, Adadelta().eps, Adadelta().weight_decay) == (1.0, 0.9, 1e-6, 0.0)
     assert AdamW().get_config() == {"type": "adamw", "lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8,
                                     "weight_decay": 1e-2}

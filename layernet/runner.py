@@ -4,7 +4,7 @@ A run directory holds
 
 - ``config.yaml``: the resolved config (every default filled in);
 - ``history.csv`` (epoch, train_loss, train_acc, val_loss, val_acc, lr, time_s) and ``steps.csv``
-  (step, epoch, loss), see ``layernet.metrics``;
+  (step, epoch, loss, lr), see ``layernet.metrics``;
 - ``checkpoints/last.npz`` and ``checkpoints/best.npz``, see ``layernet.checkpoint``;
 - ``summary.json``: ``status`` (running, completed, early_stopping, nan, interrupted, error) and
   ``stop_reason`` (a sentence), epochs and steps run, the monitored metric's best epoch and value,

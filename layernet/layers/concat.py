@@ -75,15 +75,15 @@ class Concat(Layer):
         outs = [run_forward(branch, x, training, f"Concat, branch {b} layer") for b, branch in enumerate(self.branches)]
         self._joined([o.shape for o in outs])
         axis = self._axis(outs[0].ndim)
-        self.save_cache(x.dtype, axis, [o.shape[axis] for o in outs])
-        return np.concatenate(outs, axis=axis)
+        out = np.concatenate(outs, axis=axis)
+        self.save_cache(x.dtype, axis, [o.shape[axis] for o in outs], out.shape)
+        return out
 
     def backward(self, dout):
-        x_dtype, axis, sizes = self.pop_cache()
+        x_dtype, axis, sizes, out_shape = self.pop_cache()
         dout = np.asarray(dout)
-        if dout.ndim <= axis or dout.shape[axis] != sum(sizes):
-            raise ValueError(f"Concat.backward: expected dout with {sum(sizes)} entries along axis {axis}, "
-                             f"found shape {dout.shape}")
+        if dout.shape != out_shape:
+            raise ValueError(f"Concat.backward: expected dout of the output's shape {out_shape}, found {dout.shape}")
         pieces = np.split(dout, np.cumsum(sizes)[:-1], axis=axis)
         dx = None
         for branch, piece in zip(self.branches, pieces):

@@ -9,8 +9,8 @@ Conventions:
   forward, weights still changing: Keras' running average, weighted by batch size);
   ``val_loss``/``val_acc`` are computed after the epoch in eval mode; ``lr`` is the learning rate
   used during the epoch (its first step's, for a schedule updated every step); ``time_s`` its
-  wall time. A step row (``STEP_COLUMNS``) holds the step's loss and the ``lr`` that step used. A missing value (no validation data) is NaN in
-  memory and an empty cell in the CSV.
+  wall time. A missing value (no validation data) is NaN in memory and an empty cell in the CSV.
+- A step row (``STEP_COLUMNS``) holds the step's loss and the ``lr`` that step used.
 - Floats are written with ``repr`` (shortest round-trip form), so a CSV read back gives the same
   float64 values bit for bit; ``time_s`` is rounded to milliseconds.
 - CSV rows are appended, flushed and fsynced (``CsvLog``); a whole file is rewritten atomically

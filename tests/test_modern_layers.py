@@ -239,3 +239,23 @@ def test_bad_shapes_are_one_line(rng):
 def test_registered_names():
     for name in ("layernorm", "groupnorm", "global_avgpool2d", "residual", "concat", "gelu"):
         assert name in LAYERS
+
+
+def test_norm_results_do_not_depend_on_the_thread_count(rng):
+    numba = pytest.importorskip("numba")
+    x = rng.standard_normal((20, 8, 5, 5)).astype(np.float32)
+    dout = rng.standard_normal(x.shape).astype(np.float32)
+    results = []
+    before = numba.get_num_threads()
+    try:
+        for threads in sorted({1, numba.config.NUMBA_NUM_THREADS}):
+            numba.set_num_threads(threads)
+            run = []
+            for layer in (GroupNorm(4, 8), LayerNorm((8, 5, 5))):
+                out = layer.forward(x, training=True)
+                run += [out, layer.backward(dout), layer.grads["gamma"], layer.grads["beta"]]
+            results.append(run)
+    finally:
+        numba.set_num_threads(before)
+    for a, b in zip(results[0], results[-1]):
+        np.testing.assert_array_equal(a, b)

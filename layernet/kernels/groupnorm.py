@@ -19,8 +19,9 @@ Backward, with g = dout, dxhat = scale * g and sums over the M values of the row
 
 (the batch-norm formula with the sample's group in place of the batch), and, summed over n,
 ``dscale[g, m] = sum_n g * xhat``, ``dshift[g, m] = sum_n g``. Rows are independent, so the
-row kernels run ``prange`` over the N*G rows; the parameter gradients run ``prange`` over blocks
-of columns, each column summed over n by one thread, so results do not depend on the thread count.
+row kernels run ``prange`` over the N*G rows; the parameter gradients run ``prange`` over a fixed
+number of chunks of samples, each adding whole rows into its own partial sums (the caller adds the
+chunks), so results do not depend on the thread count.
 Sums accumulate in float64 for float32 data as well.
 """
 
@@ -32,10 +33,6 @@ import numpy as np
 from numba import prange
 
 from ._jit import njit_kernel
-
-#: Columns per block of the parameter-gradient kernel (a block of ``dscale`` stays in registers/L1).
-COLUMN_BLOCK = 256
-
 
 @njit_kernel(parallel=True)
 def group_norm_forward(x, scale, shift, eps, out, mean, inv_std):
@@ -97,25 +94,30 @@ def group_norm_backward_input(x, dout, scale, mean, inv_std, dx):
 
 
 @njit_kernel(parallel=True)
-def group_norm_backward_params(x, dout, mean, inv_std, dscale, dshift):
-    """dscale[g, m] = sum_n dout * xhat and dshift[g, m] = sum_n dout; both (G, M) float64."""
+def group_norm_backward_params(x, dout, mean, inv_std, dscale_part, dshift_part):
+    """Partial sums over n of dout * xhat and of dout, one per chunk of samples.
+
+    x, dout (N, G, M); written: dscale_part, dshift_part (P, G, M) float64, where chunk p holds the
+    sums over samples n = p, p + P, p + 2P, ...; the caller adds the P partials (``.sum(axis=0)``).
+    P is chosen by the caller, not by the thread count, so results do not depend on it; each chunk
+    reads whole contiguous rows, and its accumulators stay in cache.
+    """
     n_img, n_grp, m = x.shape
-    blocks_per_group = (m + COLUMN_BLOCK - 1) // COLUMN_BLOCK
-    for blk in prange(n_grp * blocks_per_group):
-        g = blk // blocks_per_group
-        lo = (blk - g * blocks_per_group) * COLUMN_BLOCK
-        hi = min(lo + COLUMN_BLOCK, m)
-        acc_s = np.zeros(hi - lo)
-        acc_b = np.zeros(hi - lo)
-        for n in range(n_img):
-            mu = mean[n, g]
-            istd = inv_std[n, g]
-            xr = x[n, g]
-            gr = dout[n, g]
-            for i in range(lo, hi):
-                d = gr[i]
-                acc_b[i - lo] += d
-                acc_s[i - lo] += d * ((xr[i] - mu) * istd)
-        for i in range(lo, hi):
-            dscale[g, i] = acc_s[i - lo]
-            dshift[g, i] = acc_b[i - lo]
+    parts = dscale_part.shape[0]
+    for p in prange(parts):
+        acc_s = dscale_part[p]
+        acc_b = dshift_part[p]
+        acc_s[:] = 0.0
+        acc_b[:] = 0.0
+        for n in range(p, n_img, parts):
+            for g in range(n_grp):
+                mu = mean[n, g]
+                istd = inv_std[n, g]
+                xr = x[n, g]
+                gr = dout[n, g]
+                sr = acc_s[g]
+                br = acc_b[g]
+                for i in range(m):
+                    d = gr[i]
+                    br[i] += d
+                    sr[i] += d * ((xr[i] - mu) * istd)

@@ -69,7 +69,8 @@ def check_augment(config, input_shape) -> None:
     augment = Augment.from_config(config.data.augment.model_dump())
     if augment is None:
         return
-    problems = [(("data", "augment", option) if option else ("data", "augment"), text)
+    keys = {"cutout": ("cutout", "size"), "": ()}  # the key that holds the offending value
+    problems = [(("data", "augment", *keys.get(option, (option,))), text)
                 for option, text in augment.problems(tuple(int(s) for s in input_shape))]
     if problems:
         raise ConfigError(locator.message(problems))

@@ -259,3 +259,19 @@ def test_norm_results_do_not_depend_on_the_thread_count(rng):
         numba.set_num_threads(before)
     for a, b in zip(results[0], results[-1]):
         np.testing.assert_array_equal(a, b)
+
+
+def test_save_and_load_a_model_of_every_new_layer(tmp_path, rng):
+    model = Sequential([
+        Conv2d(2, 4, 3, padding=2, dilation=2, groups=2, rng=0), GroupNorm(2, 4), GELU("tanh"),
+        Concat([Conv2d(4, 2, 1, rng=1)], [Conv2d(4, 2, 3, padding=1, groups=2, rng=2), GELU()]),
+        Residual(Conv2d(4, 6, 3, stride=2, padding=1, rng=3), BatchNorm(6), shortcut=[Conv2d(4, 6, 1, stride=2, rng=4)]),
+        GlobalAvgPool2d(), LayerNorm(6), Affine(6, 3, rng=5)])
+    for _, param, _ in model.parameters():
+        param[...] = rng.standard_normal(param.shape)
+    x = rng.standard_normal((2, 2, 6, 6)).astype(np.float32)
+    model.forward(x, training=True)  # batch norm's running statistics move
+    model.save(tmp_path / "m.npz")
+    loaded = Sequential.load(tmp_path / "m.npz")
+    assert loaded.get_config() == model.get_config()
+    np.testing.assert_array_equal(loaded.forward(x), model.forward(x))

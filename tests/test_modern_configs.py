@@ -146,14 +146,15 @@ def test_digits_resnet_reaches_97_percent(tmp_path):
 def test_cifar10_resnet_summary_and_one_epoch_on_a_tiny_file(capsys, tmp_path):
     make_cifar(tmp_path / "cifar", np.random.default_rng(0), sizes=(4, 4, 4, 4, 4, 6))
     config = ROOT / "configs" / "cifar10_resnet.yaml"
-    overrides = [f"data.root={tmp_path / 'cifar'}", "data.val_size=4"]
-    code, out, _ = run_cli(capsys, "summary", config, *overrides)
+    root = f"data.root={tmp_path / 'cifar'}"
+    code, out, _ = run_cli(capsys, "summary", config, root)
     assert code == 0 and "Total params: 272,474" in out and "GlobalAvgPool2d()" in out
     assert out.count("shortcut: Conv2d") == 2
-    run_dir = run(config, overrides=[*overrides, "trainer.epochs=1", "trainer.batch_size=8", f"output.dir={tmp_path}/{{name}}",
-                                     "output.plots=false", "trainer.verbose=quiet"])
+    # the shipped settings (val_size 0.1: 2 of the 20 images; batch 128: one step), one epoch
+    run_dir = run(config, overrides=[root, "trainer.epochs=1", f"output.dir={tmp_path}/{{name}}", "output.plots=false",
+                                     "trainer.verbose=quiet"])
     summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["status"] == "completed" and summary["steps"] == 2 and summary["test_acc"] is not None
+    assert summary["status"] == "completed" and summary["steps"] == 1 and summary["test_acc"] is not None
 
 
 def _torch_copy(torch, layer):

@@ -144,9 +144,9 @@ def _config_and_shapes(args):
 
     The shapes are constants for mnist, fashion_mnist, cifar10, digits and spiral, so no file is
     read (``summary`` and ``gradcheck`` work before a download); only npz reads its file. The
-    model's shapes are checked against them.
+    model's shapes and the augmentation are checked against them.
     """
-    from .config import check_model_shapes, load_config
+    from .config import check_augment, check_model_shapes, load_config
     from .config.schema import DATASET_OPTIONS
     from .data import known_shapes
 
@@ -162,6 +162,7 @@ def _config_and_shapes(args):
         shapes = dataset.input_shape, dataset.num_classes
     input_shape, num_classes = shapes
     check_model_shapes(config, input_shape, num_classes=num_classes)
+    check_augment(config, input_shape)
     return config, resolved, input_shape, num_classes
 
 

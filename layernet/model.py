@@ -257,11 +257,19 @@ class Sequential:
     def summary(self, input_shape, print_fn=print) -> str:
         """A Keras-style table (index, layer, output shape, parameter count, totals); printed and returned.
 
+        A container's inner layers (a residual block's two paths, concat's branches) follow its row,
+        indented and numbered like their parameters (``3.0``, ``3.5``).
+
         ``input_shape`` is per-sample, e.g. ``(1, 28, 28)``; output shapes show the batch as None.
         """
         rows = [("#", "Layer", "Output shape", "Param #")]
+        shape_in = tuple(input_shape)
         for index, (layer, shape) in enumerate(zip(self.layers, self._layer_shapes(input_shape))):
-            rows.append((str(index), repr(layer), format_shape((None, *shape)), f"{layer.num_params():,}"))
+            text = layer.summary_text() if hasattr(layer, "summary_text") else repr(layer)
+            rows.append((str(index), text, format_shape((None, *shape)), f"{layer.num_params():,}"))
+            if hasattr(layer, "summary_rows"):  # containers (Residual, Concat): a row per inner layer
+                rows += layer.summary_rows(shape_in, f"{index}.")
+            shape_in = shape
         widths = [max(len(row[i]) for row in rows) for i in range(4)]
         rule = "-" * (sum(widths) + 6)
 

@@ -4,7 +4,7 @@ A run directory holds
 
 - ``config.yaml``: the resolved config (every default filled in);
 - ``history.csv`` (epoch, train_loss, train_acc, val_loss, val_acc, lr, time_s) and ``steps.csv``
-  (step, epoch, loss), see ``layernet.metrics``;
+  (step, epoch, loss, lr), see ``layernet.metrics``;
 - ``checkpoints/last.npz`` and ``checkpoints/best.npz``, see ``layernet.checkpoint``;
 - ``summary.json``: ``status`` (running, completed, early_stopping, nan, interrupted, error) and
   ``stop_reason`` (a sentence), epochs and steps run, the monitored metric's best epoch and value,
@@ -45,12 +45,13 @@ def _build(run_config, cfg: dict, dataset):
 
     The layer stack is checked against the data first (a ``ConfigError`` naming file:line and the layer).
     """
-    from .config import check_model_shapes
+    from .config import check_augment, check_model_shapes
     from .model import Sequential
     from .losses import make_loss
     from .registry import OPTIMIZERS, SCHEDULES
 
     check_model_shapes(run_config, dataset.input_shape, num_classes=dataset.num_classes)
+    check_augment(run_config, dataset.input_shape)
     model = Sequential.from_config(cfg["model"], input_shape=dataset.input_shape, rng=cfg["seed"])
     loss = make_loss(cfg["model"]["loss"])
     opt_cfg = dict(cfg["optimizer"])
@@ -61,6 +62,13 @@ def _build(run_config, cfg: dict, dataset):
         schedule = SCHEDULES.get(sched_cfg.pop("type"))(
             base_lr=optimizer.lr, epochs=cfg["trainer"]["epochs"], **sched_cfg)
     return model, loss, optimizer, schedule
+
+
+def _augment(cfg: dict):
+    """The training-batch augmentation of ``data.augment`` (seeded with the run's seed), or None."""
+    from .data.augment import Augment
+
+    return Augment.from_config(cfg["data"].get("augment"), cfg["seed"])
 
 
 def load_run_data(cfg: dict):
@@ -305,7 +313,7 @@ def run(config=None, resume=None, *, overrides=(), verbose=None) -> Path:
                       epochs=trainer_cfg["epochs"], seed=cfg["seed"], early_stopping=trainer_cfg.get("early_stopping"),
                       checkpoint_dir=run_dir / "checkpoints", checkpoint_every=ckpt_cfg["every_epochs"],
                       keep_best=ckpt_cfg["keep_best"], monitor=ckpt_cfg["monitor"], verbose=verbose,
-                      history_dir=run_dir, drop_last=trainer_cfg.get("drop_last", False))
+                      history_dir=run_dir, drop_last=trainer_cfg.get("drop_last", False), augment=_augment(cfg))
     say = _say if resolve_mode(verbose, sys.stderr) != "quiet" else (lambda text: None)
     resumed = 0
     if resume is not None:

@@ -278,3 +278,54 @@ class ReduceOnPlateau(Schedule):
         self.best = float(state["best"])
         self.num_bad_epochs = int(state["num_bad_epochs"])
         self.cooldown_counter = int(state["cooldown_counter"])
+
+
+@SCHEDULES.register("onecycle")
+class OneCycle(Schedule):
+    """The one-cycle policy (Smith & Topin 2018), PyTorch's ``OneCycleLR(cycle_momentum=False)``.
+
+    Updated every training step (``per_step``): with T = ``total_steps`` (epochs * batches per
+    epoch, supplied by the trainer), s the 0-based step, lr0 = max_lr / div_factor and
+    lr_min = lr0 / final_div_factor, the lr rises from lr0 to ``max_lr`` over the first
+    ``pct_start`` of the run and falls to lr_min by the last step, both halves cosine::
+
+        phase 1: s <= E1 = pct_start * T - 1:   lr = cos_anneal(lr0, max_lr, s / E1)
+        phase 2: otherwise, E2 = T - 1:         lr = cos_anneal(max_lr, lr_min, (s - E1) / (E2 - E1))
+        cos_anneal(a, b, p) = b + (a - b) * (1 + cos(pi * p)) / 2
+
+    ``max_lr`` defaults to the optimizer's lr (``base_lr``); the optimizer's own lr is overridden
+    from the first step on. The lr is a function of the step alone, so a resumed run continues the
+    same curve. Between epochs ``lr`` holds lr0 (the per-epoch protocol is not used).
+    """
+
+    per_step = True
+    _options = ("max_lr", "pct_start", "div_factor", "final_div_factor")
+
+    def __init__(self, base_lr: float, epochs: int | None = None, max_lr: float | None = None, pct_start: float = 0.3,
+                 div_factor: float = 25.0, final_div_factor: float = 1e4):
+        super().__init__(base_lr, epochs)
+        self.max_lr = self.base_lr if max_lr is None else check_positive(self._name, "max_lr", max_lr)
+        self.pct_start = check_fraction(self._name, "pct_start", pct_start, closed_low=False)
+        self.div_factor = check_positive(self._name, "div_factor", div_factor)
+        self.final_div_factor = check_positive(self._name, "final_div_factor", final_div_factor)
+        self._start()
+
+    def lr_at(self, epoch):
+        return self.max_lr / self.div_factor
+
+    def lr_at_step(self, step: int, total_steps: int) -> float:
+        """The lr of 0-based step ``step`` of a run of ``total_steps`` steps (PyTorch's formula)."""
+        if not 0 <= step < total_steps:
+            raise ValueError(f"OneCycle: step {step} is outside the run's {total_steps} steps "
+                             "(the schedule was set up for fewer epochs or batches)")
+        initial = self.max_lr / self.div_factor
+        phases = ((float(self.pct_start * total_steps) - 1, initial, self.max_lr),
+                  (float(total_steps - 1), self.max_lr, initial / self.final_div_factor))
+        start_step = 0.0
+        for index, (end_step, start_lr, end_lr) in enumerate(phases):
+            if step <= end_step or index == len(phases) - 1:
+                span = end_step - start_step
+                pct = (step - start_step) / span if span != 0 else 1.0
+                return end_lr + (start_lr - end_lr) / 2.0 * (math.cos(math.pi * pct) + 1)
+            start_step = end_step
+        raise AssertionError("unreachable")

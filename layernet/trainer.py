@@ -4,6 +4,9 @@
     history = trainer.fit(x_train, y_train, x_val, y_val)
     trainer.evaluate(x_test, y_test)          # {"loss": ..., "acc": ...}
 
+``augment`` (``layernet.data.augment.Augment`` or any ``(batch, step) -> batch``) changes each
+training batch before its step; its randomness is a function of the step, so resume continues it.
+
 One epoch (numbered from 1): the trainer's own generator (``seed``) draws a permutation of the
 training set; consecutive ``batch_size`` slices of it are the batches. The last may be smaller
 (``drop_last=False``, PyTorch's DataLoader default) or, with ``drop_last=True``, is left out; a
@@ -12,7 +15,10 @@ last batch smaller than a layer can train on (one example before batch norm on (
 Each step runs ``forward(training=True)``, the loss, ``backward`` and ``optimizer.step``; the
 layers' backward *overwrites* their gradients, so no ``zero_grad`` is needed. After the steps the
 validation set is scored in eval mode, a history row is appended (see ``layernet.metrics``), the
-schedule is stepped with the row's metrics and the lr for the next epoch is set.
+schedule is stepped with the row's metrics and the lr for the next epoch is set. A schedule with
+``per_step = True`` (onecycle) instead sets the lr before every step, ``lr_at_step(step, total)``
+of the 0-based global step and ``epochs * batches per epoch``; a function of the step alone, so a
+resumed run continues the same curve.
 
 Checkpoints (``checkpoint_dir``): ``last.npz`` every ``checkpoint_every`` epochs and whenever
 training stops, ``best.npz`` when ``monitor`` improves (``keep_best``). History files
@@ -88,7 +94,7 @@ class Trainer:
     def __init__(self, model, loss, optimizer, schedule=None, *, batch_size: int = 64, epochs: int = 10,
                  seed: int = 0, early_stopping: dict | None = None, checkpoint_dir=None, checkpoint_every: int = 1,
                  keep_best: bool = True, monitor: str = "val_acc", verbose="auto", history_dir=None,
-                 eval_batch_size: int = 256, drop_last: bool = False):
+                 eval_batch_size: int = 256, drop_last: bool = False, augment=None):
         for name, value in (("batch_size", batch_size), ("epochs", epochs), ("checkpoint_every", checkpoint_every),
                             ("eval_batch_size", eval_batch_size)):
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
@@ -99,6 +105,7 @@ class Trainer:
             raise ValueError(f"Trainer: drop_last must be True or False, found {drop_last!r}")
         self.drop_last = bool(drop_last)
         self.seed = seed
+        self.augment = augment  # callable (batch, step) -> augmented batch, training batches only
         self.rng = np.random.default_rng(seed)
         self.early_stopping = EarlyStopping.from_config(early_stopping)
         self.checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
@@ -267,7 +274,7 @@ class Trainer:
             return {}
         history_path, steps_path = self.history_dir / "history.csv", self.history_dir / "steps.csv"
         write_csv(history_path, HISTORY_COLUMNS, self.history.rows)
-        write_csv(steps_path, STEP_COLUMNS, self.history.steps)
+        write_csv(steps_path, STEP_COLUMNS, self.history.step_rows())
         return {"history": CsvLog(history_path, HISTORY_COLUMNS),
                 "steps": CsvLog(steps_path, STEP_COLUMNS, sync_every_row=False)}
 
@@ -307,6 +314,8 @@ class Trainer:
                                  f"this one has {n}")
         else:
             perm, start, loss_sum, correct, seen, elapsed = self.rng.permutation(n), 0, 0.0, 0, 0, 0.0
+        if getattr(self.schedule, "per_step", False):  # the history row's lr: the epoch's first step's
+            self.optimizer.lr = self.schedule.lr_at_step(self.step - start, self.epochs * num_batches)
         lr = self.optimizer.lr
         t0 = time.perf_counter() - elapsed
         progress.start_epoch(epoch, num_batches, start)
@@ -317,13 +326,17 @@ class Trainer:
                 self.wall_time += time.perf_counter() - t0 - elapsed
                 self._write_last(partial)
                 raise KeyboardInterrupt
+            if getattr(self.schedule, "per_step", False):  # onecycle: a new lr every step
+                self.optimizer.lr = self.schedule.lr_at_step(self.step, self.epochs * num_batches)
             idx = perm[b * self.batch_size:(b + 1) * self.batch_size]
             xb, yb = x[idx], y[idx]
+            if self.augment is not None:
+                xb = self.augment(xb, self.step)
             scores = self.model.forward(xb, training=True)
             loss = self.loss.forward(scores, self._targets(yb, scores))
             if not math.isfinite(loss):
                 if "steps" in logs:
-                    logs["steps"].append((self.step + 1, epoch, loss))
+                    logs["steps"].append((self.step + 1, epoch, loss, self.optimizer.lr))
                 raise TrainingDiverged(f"loss became {loss} at step {self.step + 1} (epoch {epoch})",
                                        self.step + 1, epoch)
             self.model.backward(self.loss.backward(), input_grad=False)
@@ -332,9 +345,9 @@ class Trainer:
             loss_sum += loss * len(idx)
             correct += self._correct(scores, yb)
             seen += len(idx)
-            self.history.add_step(self.step, epoch, loss)
+            self.history.add_step(self.step, epoch, loss, self.optimizer.lr)
             if "steps" in logs:
-                logs["steps"].append((self.step, epoch, loss))
+                logs["steps"].append((self.step, epoch, loss, self.optimizer.lr))
             progress.step(loss_sum / seen, correct / seen)
         val = self.evaluate(x_val, y_val) if x_val is not None else {"loss": math.nan, "acc": math.nan}
         time_s = time.perf_counter() - t0

@@ -114,7 +114,7 @@ def test_resolved_defaults(tmp_path):
     assert resolved["data"] == {
         "dataset": "digits", "root": None, "download": False, "val_size": 100, "normalize": "none",
         "limit": None, "path": None, "num_classes": None, "class_names": None,
-        "classes": None, "points_per_class": None, "noise": None,
+        "classes": None, "points_per_class": None, "noise": None, "augment": None,
     }
     assert resolved["optimizer"] == {"type": "sgd", "lr": 0.01, "momentum": 0.9, "nesterov": False, "weight_decay": 0.0}
     assert resolved["lr_schedule"] == {"type": "constant"}
@@ -172,7 +172,7 @@ BAD = [
     ("unknown dataset", "dataset: digits", "dataset: mnst", 5, "data.dataset", ["expected a dataset", "found 'mnst'", "did you mean 'mnist'?"]),
     ("dataset option", "  val_size: 100", "  val_size: 100\n  classes: 4", 7, "data.classes",
      ["expected an option of dataset 'digits'", "found classes: 4"]),
-    ("unknown optimizer", "type: sgd", "type: adamw", 15, "optimizer.type", ["expected an optimizer", "did you mean 'adam'?"]),
+    ("unknown optimizer", "type: sgd", "type: adamm", 15, "optimizer.type", ["expected an optimizer", "did you mean 'adam'?"]),
     ("optimizer key typo", "momentum: 0.9", "momentun: 0.9", 15, "optimizer.momentun", ["did you mean 'momentum'?"]),
     ("optimizer key of another optimizer", "momentum: 0.9", "beta1: 0.9", 15, "optimizer.beta1", ["optimizer 'sgd' takes"]),
     ("optimizer value", "momentum: 0.9", "momentum: 1.5", 15, "optimizer.momentum", ["momentum", "1.5"]),

@@ -40,6 +40,8 @@ EXAMPLES = {
           "padding": [1, 0]}, (2, 5, 6), (BATCH, 3, 5, 6)),
         ({"type": "conv2d", "in_channels": 1, "out_channels": 2, "kernel_size": 3, "padding": 1}, (1, 4, 5),
          (BATCH, 1, 5)),
+        ({"type": "conv2d", "in_channels": 4, "out_channels": 6, "kernel_size": 3, "padding": [2, 1],
+          "dilation": [2, 1], "groups": 2}, (4, 5, 6), (BATCH, 3, 5, 6)),
     ],
     "maxpool2d": [({"type": "maxpool2d", "kernel_size": 3, "stride": 2}, (2, 7, 6), (BATCH, 2, 2, 6))],
     "avgpool2d": [({"type": "avgpool2d", "kernel_size": [2, 3], "stride": 1}, (2, 5, 6), (BATCH, 5, 6))],
@@ -58,6 +60,31 @@ EXAMPLES = {
     "residual": [
         ({"type": "residual", "layers": [{"type": "affine", "in_features": 6, "out_features": 6}]}, (6,),
          (BATCH, 2, 3)),
+        # f(x) + s(x) with a projection shortcut: both paths map 6 features to 4
+        ({"type": "residual", "layers": [{"type": "affine", "in_features": 6, "out_features": 4}, {"type": "tanh"}],
+          "shortcut": [{"type": "affine", "in_features": 6, "out_features": 4}]}, (6,), (BATCH, 5)),
+    ],
+    "layernorm": [
+        ({"type": "layernorm", "normalized_shape": 5}, (4, 5), (BATCH, 4, 6)),
+        ({"type": "layernorm", "normalized_shape": [3, 4], "eps": 1e-3}, (2, 3, 4), (BATCH, 3, 5)),
+    ],
+    "groupnorm": [
+        ({"type": "groupnorm", "num_groups": 2, "num_channels": 4}, (4, 3, 5), (BATCH, 3, 3, 5)),
+        ({"type": "groupnorm", "num_groups": 3, "num_channels": 6, "eps": 1e-3}, (6,), (BATCH, 5)),
+    ],
+    "global_avgpool2d": [({"type": "global_avgpool2d"}, (3, 4, 5), (BATCH, 4, 5))],
+    "gelu": [
+        ({"type": "gelu"}, (4, 5), ()),
+        ({"type": "gelu", "approximate": "tanh"}, (4, 5), ()),
+    ],
+    "concat": [
+        ({"type": "concat", "branches": [[{"type": "affine", "in_features": 6, "out_features": 3}],
+                                         [{"type": "affine", "in_features": 6, "out_features": 2}, {"type": "tanh"}]],
+          "axis": 1}, (6,), (BATCH, 5)),
+        ({"type": "concat", "branches": [[{"type": "conv2d", "in_channels": 2, "out_channels": 3, "kernel_size": 1}],
+                                         [{"type": "conv2d", "in_channels": 2, "out_channels": 2, "kernel_size": 3,
+                                           "padding": 1}]],
+          "axis": 1}, (2, 4, 5), (BATCH, 3, 4, 5)),
     ],
 }
 
@@ -96,7 +123,7 @@ def test_config_round_trip(name, example):
     config = layer.get_config()
     assert config["type"] == name and type(layer).type_name == name
     for key, value in example[0].items():  # what the example asked for is what it got
-        if key != "layers":
+        if key not in ("layers", "shortcut", "branches"):  # containers: the children's full configs
             assert config[key] == value, (key, config[key], value)
     rebuilt = LAYERS.get(name).from_config(json.loads(json.dumps(config)))
     assert rebuilt.get_config() == config

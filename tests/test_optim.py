@@ -510,7 +510,7 @@ def test_schedule_options_validated(name, options, arg):
 
 
 def test_schedule_registry_and_config():
-    assert SCHEDULES.names() == ["constant", "cosine", "exponential", "reduce_on_plateau", "step"]
+    assert SCHEDULES.names() == ["constant", "cosine", "exponential", "onecycle", "reduce_on_plateau", "step"]
     with pytest.raises(ValueError, match="did you mean 'cosine'"):
         SCHEDULES.get("cosin")
     sched = make_schedule("step", 0.1, step_size=3, gamma=0.5)

@@ -90,7 +90,7 @@ def test_in_sequential_names_and_summary():
     inner = [n for n in names if n.startswith("1.")]
     assert inner[:2] == ["1.0.W", "1.0.b"] and inner[-2:][0].endswith(".W") and len(inner) == 4
     text = model.summary((6,), print_fn=None)
-    assert "Residual(Affine(4, 5)" in text and "(None, 4)" in text
+    assert "Residual(f: " in text and "1.0    Affine(4, 5)" in text and "(None, 4)" in text  # a row per inner layer
     assert f"Total params: {model.num_params():,}" in text
 
 

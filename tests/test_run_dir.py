@@ -97,7 +97,7 @@ def test_run_writes_the_run_directory(config, tmp_path):
     assert {p.name for p in (run_dir / "checkpoints").iterdir()} == {"last.npz", "best.npz"}
     lines = (run_dir / "history.csv").read_text().splitlines()
     assert lines[0] == "epoch,train_loss,train_acc,val_loss,val_acc,lr,time_s" and len(lines) == 3
-    assert (run_dir / "steps.csv").read_text().splitlines()[0] == "step,epoch,loss"
+    assert (run_dir / "steps.csv").read_text().splitlines()[0] == "step,epoch,loss,lr"
     assert len(metrics.read_csv(run_dir / "steps.csv")) == 2 * 6  # 190 examples in batches of 32
     saved = yaml.safe_load((run_dir / "config.yaml").read_text())
     assert saved["model"] == config["model"] and saved["seed"] == 0

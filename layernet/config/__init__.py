@@ -20,7 +20,7 @@ from .errors import ConfigError
 from .load import load_config, resolve, to_run_config, validate_text
 from .overrides import OverrideError, apply_overrides, parse_override
 from .schema import RunConfig
-from .shapes import check_model_shapes
+from .shapes import check_augment, check_model_shapes
 from .yaml_lines import NumberLoader, load_yaml
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "OverrideError",
     "RunConfig",
     "apply_overrides",
+    "check_augment",
     "check_model_shapes",
     "load_config",
     "load_yaml",

@@ -34,6 +34,12 @@ def _is_residual(cls) -> bool:
     return issubclass(cls, Residual)
 
 
+def _is_concat(cls) -> bool:
+    from ..layers.concat import Concat
+
+    return issubclass(cls, Concat)
+
+
 # ------------------------------------------------------------------ keys each place takes
 def layer_keys(type_name) -> set[str] | None:
     """Keys a layer entry of this type may have (None if the type is unknown)."""
@@ -41,7 +47,9 @@ def layer_keys(type_name) -> set[str] | None:
         return None
     cls = LAYERS.get(type_name)
     if _is_residual(cls):
-        return {"type", "layers"}
+        return {"type", "layers", "shortcut"}
+    if _is_concat(cls):
+        return {"type", "branches", "axis"}
     return {"type"} | {p.name for p in cls._init_signature() if p.name not in cls._not_config}
 
 
@@ -136,6 +144,17 @@ def check_layers(layers, path: tuple = ("model", "layers")) -> list[tuple]:
                 own.append((where + ("layers",), f"expected a non-empty list of layers inside residual, found {describe(inner)}"))
             else:
                 own += check_layers(inner, where + ("layers",))
+            shortcut = entry.get("shortcut")
+            if "shortcut" in entry and shortcut is not None:
+                if not isinstance(shortcut, list) or not shortcut:
+                    own.append((where + ("shortcut",), f"expected a non-empty list of layers (the shortcut path), "
+                                                       f"found {describe(shortcut)}"))
+                else:
+                    own += check_layers(shortcut, where + ("shortcut",))
+            problems += own
+            continue
+        if _is_concat(cls):
+            own += _check_branches(entry, where)
             problems += own
             continue
         required = [
@@ -149,9 +168,28 @@ def check_layers(layers, path: tuple = ("model", "layers")) -> list[tuple]:
         if all(name in entry for name in required):
             config = {key: value for key, value in entry.items() if key in keys}  # unknown keys are reported above
             for name in cls.inferred_args:
-                config.setdefault(name, 1)
+                placeholder = getattr(cls, "config_placeholder", None)
+                config.setdefault(name, placeholder(name, config) if placeholder else 1)
             own += _try_build(lambda: cls.from_config(config), where, keys)
         problems += own
+    return problems
+
+
+def _check_branches(entry: dict, where: tuple) -> list[tuple]:
+    """A concat entry: ``branches`` a non-empty list of non-empty layer lists; ``axis`` a non-zero int."""
+    branches = entry.get("branches")
+    if not isinstance(branches, list) or not branches:
+        return [(where + ("branches",), f"expected a non-empty list of branches (each a list of layers), "
+                                        f"found {describe(branches)}")]
+    problems = []
+    for b, branch in enumerate(branches):
+        if not isinstance(branch, list) or not branch:
+            problems.append((where + ("branches", b), f"expected a non-empty list of layers, found {describe(branch)}"))
+        else:
+            problems += check_layers(branch, where + ("branches", b))
+    axis = entry.get("axis", 1)
+    if not isinstance(axis, int) or isinstance(axis, bool) or axis == 0:
+        problems.append((where + ("axis",), f"expected a non-zero int (1 is the channel axis), found {describe(axis)}"))
     return problems
 
 

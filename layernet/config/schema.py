@@ -7,7 +7,8 @@ Defaults (what ``resolve`` fills in; the trainer reads exactly these names)::
     seed: 0
     data: {dataset: (required), root: null, download: false, val_size: 0, normalize: none,
            limit: null, path: null, num_classes: null, class_names: null,
-           classes: null, points_per_class: null, noise: null}
+           classes: null, points_per_class: null, noise: null, augment: null}
+    data.augment: {random_crop: null, horizontal_flip: false, cutout: null}   # random_crop: {padding: 4}, cutout: {size: (required)}
     model: {layers: (required), loss: softmax_cross_entropy}   # or {type: hinge, margin: 0.5}
     optimizer: {type: (required), lr: (required), ...the optimizer's own keys}
     lr_schedule: {type: constant, ...the schedule's own keys}
@@ -79,6 +80,22 @@ class OpenSection(BaseModel):
     model_config = ConfigDict(extra="allow", strict=True)
 
 
+class RandomCropConfig(Section):
+    padding: NonNegativeInt = 4
+
+
+class CutoutConfig(Section):
+    size: PositiveInt
+
+
+class AugmentConfig(Section):
+    """``data.augment``: training-batch augmentation (``layernet.data.augment``)."""
+
+    random_crop: Optional[RandomCropConfig] = None
+    horizontal_flip: StrictBool = False
+    cutout: Optional[CutoutConfig] = None
+
+
 class DataConfig(Section):
     dataset: StrictStr
     root: Optional[StrictStr] = None
@@ -94,6 +111,8 @@ class DataConfig(Section):
     classes: Optional[StrictInt] = None
     points_per_class: Optional[StrictInt] = None
     noise: Optional[Number] = None
+    # training-batch augmentation of images
+    augment: Optional[AugmentConfig] = None
 
 
 #: The keys of ``data`` that are options of one data set rather than of ``load_dataset``.
@@ -163,6 +182,9 @@ class RunConfig(Section):
 SECTIONS: dict[tuple, type[BaseModel]] = {
     (): RunConfig,
     ("data",): DataConfig,
+    ("data", "augment"): AugmentConfig,
+    ("data", "augment", "random_crop"): RandomCropConfig,
+    ("data", "augment", "cutout"): CutoutConfig,
     ("model",): ModelConfig,
     ("optimizer",): OptimizerConfig,
     ("lr_schedule",): ScheduleConfig,

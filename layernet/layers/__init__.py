@@ -9,6 +9,11 @@ from .dropout import Dropout
 from .reshape import Flatten
 from .residual import Residual  # noqa: F401  (registers "residual")
 from .conv import Conv2d
+from .layernorm import LayerNorm
+from .groupnorm import GroupNorm
+from .global_pool import GlobalAvgPool2d
+from .gelu import GELU
+from .concat import Concat
 
 __all__ = ["Layer", "Affine",
     "MaxPool2d",
@@ -20,4 +25,10 @@ __all__ = ["Layer", "Affine",
     "Tanh",
     "Dropout",
     "Flatten",
-    "Conv2d"]
+    "Conv2d",
+    "Residual",
+    "LayerNorm",
+    "GroupNorm",
+    "GlobalAvgPool2d",
+    "GELU",
+    "Concat"]

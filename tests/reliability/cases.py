@@ -116,7 +116,7 @@ CONFIG_CASES = {
     "dropout p of 1.5": (dump(tiny(**{"model.layers.2": {"type": "dropout", "p": 1.5}})), [], [RUN, "model.layers[2]", "p"]),
     "unknown dataset": (dump(tiny(**{"data.dataset": "mnits"})), [], [RUN, "data.dataset", "mnits", "did you mean 'mnist'"]),
     "unknown normalize": (dump(tiny(**{"data.normalize": "zscore"})), [], [RUN, "data.normalize", "zscore"]),
-    "unknown optimizer": (dump(tiny(**{"optimizer.type": "adamw"})), [], [RUN, "optimizer.type", "adamw"]),
+    "unknown optimizer": (dump(tiny(**{"optimizer.type": "adamm"})), [], [RUN, "optimizer.type", "adamm"]),
     "unknown optimizer argument": (dump(tiny(**{"optimizer.momentun": 0.9})), [], [RUN, "optimizer.momentun", "did you mean 'momentum'"]),
     "unknown schedule": (dump(tiny(**{"lr_schedule.type": "cosin"})), [], [RUN, "lr_schedule.type", "did you mean 'cosine'"]),
     "bad schedule argument": (dump(tiny(**{"lr_schedule": {"type": "step", "step_size": 0}})), [], [RUN, "lr_schedule", "step_size"]),

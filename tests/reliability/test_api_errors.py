@@ -29,6 +29,13 @@ VALID = {
     "flatten": ({"type": "flatten"}, (2, 3), []),
     "residual": ({"type": "residual", "layers": [{"type": "affine", "in_features": 4, "out_features": 4}]}, (4,),
                  [(5,), (2, 2, 2)]),
+    "layernorm": ({"type": "layernorm", "normalized_shape": 4}, (3, 4), [(3, 5), (4, 3)]),
+    "groupnorm": ({"type": "groupnorm", "num_groups": 2, "num_channels": 4}, (4, 3, 3), [(3, 3, 3), (4, 3), (2,)]),
+    "global_avgpool2d": ({"type": "global_avgpool2d"}, (2, 3, 3), [(2, 3), (2, 3, 3, 1)]),
+    "gelu": ({"type": "gelu"}, (4,), []),
+    "concat": ({"type": "concat", "branches": [[{"type": "affine", "in_features": 4, "out_features": 2}],
+                                               [{"type": "affine", "in_features": 4, "out_features": 3}]]}, (4,),
+               [(5,), (2, 2, 2)]),
 }
 
 #: type -> hyperparameters users get wrong (each must be refused at construction, naming the argument)
@@ -36,7 +43,8 @@ BAD_ARGS = {
     "affine": [{"out_features": 0}, {"out_features": -3}, {"out_features": 2.5}, {"out_features": "10"},
                {"out_features": True}, {"in_features": None}, {"init": "he_norml"}, {"init": -1.0}],
     "conv2d": [{"kernel_size": 0}, {"kernel_size": [3]}, {"kernel_size": [3, 0]}, {"kernel_size": "3"},
-               {"stride": 0}, {"padding": -1}, {"out_channels": 0}, {"kernel_size": 2.0}],
+               {"stride": 0}, {"padding": -1}, {"out_channels": 0}, {"kernel_size": 2.0}, {"groups": 4},
+               {"groups": 0}, {"dilation": 0}, {"dilation": [1, -1]}],
     "maxpool2d": [{"kernel_size": 0}, {"kernel_size": [2, 2, 2]}, {"stride": -1}, {"kernel_size": None}],
     "avgpool2d": [{"kernel_size": -2}, {"stride": 0}, {"kernel_size": "2"}],
     "batchnorm": [{"num_features": 0}, {"momentum": 1.5}, {"momentum": -0.1}, {"eps": 0}, {"eps": -1e-5},
@@ -47,7 +55,16 @@ BAD_ARGS = {
     "sigmoid": [{"slope": 1.0}],
     "tanh": [{"p": 1.0}],
     "flatten": [{"start_dim": 1}],
-    "residual": [{"layers": []}, {"layers": None}, {"layers": [{"type": "nope"}]}, {"layers": [{"out_features": 4}]}],
+    "residual": [{"layers": []}, {"layers": None}, {"layers": [{"type": "nope"}]}, {"layers": [{"out_features": 4}]},
+                 {"shortcut": []}, {"shortcut": [{"type": "nope"}]}],
+    "layernorm": [{"normalized_shape": 0}, {"normalized_shape": []}, {"normalized_shape": "4"}, {"eps": 0},
+                  {"eps": -1e-5}],
+    "groupnorm": [{"num_groups": 0}, {"num_groups": 3}, {"num_channels": 6, "num_groups": 4}, {"eps": 0},
+                  {"num_groups": 2.0}],
+    "global_avgpool2d": [{"output_size": 1}],
+    "gelu": [{"approximate": "fast"}, {"approximate": True}],
+    "concat": [{"branches": []}, {"branches": None}, {"branches": [[]]}, {"branches": [[{"type": "nope"}]]},
+               {"axis": 0}, {"axis": 1.5}],
 }
 
 BATCH = 3

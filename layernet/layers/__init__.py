@@ -9,6 +9,11 @@ from .dropout import Dropout
 from .reshape import Flatten
 from .residual import Residual  # noqa: F401  (registers "residual")
 from .conv import Conv2d
+from .embedding import Embedding
+from .gru import GRU
+from .lstm import LSTM
+from .rnn import RNN
+from .temporal import TemporalAffine
 
 __all__ = ["Layer", "Affine",
     "MaxPool2d",
@@ -20,4 +25,9 @@ __all__ = ["Layer", "Affine",
     "Tanh",
     "Dropout",
     "Flatten",
-    "Conv2d"]
+    "Conv2d",
+    "Embedding",
+    "RNN",
+    "LSTM",
+    "GRU",
+    "TemporalAffine"]

@@ -112,7 +112,12 @@ def _config_and_data(args):
     config = load_config(args.config, args.overrides)
     resolved = config.model_dump()
     dataset = load_run_data(resolved)
-    check_model_shapes(config, dataset.input_shape, num_classes=dataset.num_classes)
+    if dataset.vocabulary is not None:  # text: embedding and output sizes default to the vocabulary's
+        from .data.text import fill_vocabulary_sizes
+
+        for layers in (config.model.layers, resolved["model"]["layers"]):
+            fill_vocabulary_sizes(layers, len(dataset.vocabulary))
+    check_model_shapes(config, dataset.input_shape, num_classes=dataset.num_classes, label_shape=dataset.label_shape)
     return config, resolved, dataset
 
 
@@ -129,7 +134,7 @@ def cmd_summary(args) -> int:
 def cmd_gradcheck(args) -> int:
     import numpy as np
 
-    from .gradcheck import BAD, GOOD, gradcheck_report
+    from .gradcheck import BAD, GOOD, gradcheck_report, random_input
     from .losses import make_loss
     from .model import Sequential
 
@@ -137,9 +142,9 @@ def cmd_gradcheck(args) -> int:
     # Random inputs of the data's shape, not real examples: flat image backgrounds make max-pool
     # windows tie, where a finite difference measures nothing meaningful.
     rng = np.random.default_rng(args.seed)
-    x = rng.standard_normal((args.batch_size, *dataset.input_shape))
-    y = rng.integers(0, dataset.num_classes, size=args.batch_size)
     model = Sequential.from_config(resolved["model"], input_shape=dataset.input_shape, rng=resolved["seed"])
+    x = random_input(model[0], rng, (args.batch_size, *dataset.input_shape))  # valid indices for an Embedding
+    y = rng.integers(0, dataset.num_classes, size=(args.batch_size, *dataset.label_shape))
     model.astype(np.float64)
     loss = make_loss(resolved["model"]["loss"])
     report = gradcheck_report(model, loss, x, y, samples=args.samples, seed=args.seed)

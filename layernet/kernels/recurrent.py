@@ -3,51 +3,37 @@ table's gradient.
 
 The layers do the matrix products with numpy (BLAS): the input products of all steps in one
 ``(T*N, D) @ (D, G)`` call before the loop, the recurrent product ``h_{t-1} @ Wh`` once per
-step. What is left per step is elementwise work on ``(N, G)`` arrays, done here in one pass:
+step. What is left per step is elementwise work on ``(N, G)`` arrays:
 
-- forward kernels take the step's pre-activations ``xw_t`` (input product plus bias) and
-  ``hw`` (recurrent product) and write the gate values and the new state;
-- backward kernels take the upstream gradient of the step's output and of its state and write
-  the gradient of the pre-activations (``da``, shared by the input and recurrent products) and of
-  the previous cell state.
+- the arithmetic (adding the products, combining gates into the new state, and every backward
+  step) is in the kernels below: plain loops without calls, which LLVM vectorises;
+- the transcendental functions are numpy's ``np.tanh`` on whole blocks, between two kernels.
+  Numba has no vector math library here (SVML is absent), so ``math.tanh``/``math.exp`` in a
+  kernel are scalar libm calls: the fused LSTM step kernel that did it all took 1.3 ms for
+  N = H = 128 (float32), while kernel + ``np.tanh`` + kernel takes 0.18 ms (numpy's tanh is
+  SIMD: 64k float32 values in 0.05 ms). The sigmoid is therefore written with tanh,
+
+      sigmoid(a) = 1 / (1 + exp(-a)) = (1 + tanh(a / 2)) / 2,
+
+  so a step needs one tanh over all its gate pre-activations (the sigmoid ones halved first).
+  Near saturation this form has an absolute (not relative) error of one rounding, which is what
+  the gradients s(1 - s) need.
 
 Layouts are time-major inside the layers: one step's rows ``[t]`` are contiguous ``(N, ...)``.
 Gate blocks sit side by side on the last axis: LSTM ``[i | f | o | g]`` (cs231n), GRU ``[r | z | n]``
-(PyTorch). Sigmoid is computed as ``1 / (1 + exp(-a))``: for a very negative ``a`` the exponential
-overflows to inf and the result is exactly 0, never NaN. Kernels are generic over float32 and
-float64 (Numba compiles one version per dtype). Serial: for the shapes of the benchmark (N = 128,
-H = 128) a step's gate work takes tens of microseconds and waking a thread pool costs as much.
+(PyTorch). Kernels are generic over float32 and float64 (Numba compiles one version per dtype).
+Serial: a step's elementwise work is tens of microseconds, about what waking a thread pool costs.
 """
 
 from __future__ import annotations
 
-import math
-
 from ._jit import njit_kernel
-
-
-@njit_kernel
-def _sigmoid(a):
-    return 1.0 / (1.0 + math.exp(-a))
 
 
 # ----------------------------------------------------------------------------- vanilla RNN
 @njit_kernel
-def rnn_step_forward(xw_t, hw, h_t, relu):
-    """h_t = tanh(xw_t + hw) (or max(0, .) with ``relu``); all (N, H)."""
-    n, hidden = h_t.shape
-    for i in range(n):
-        for j in range(hidden):
-            a = xw_t[i, j] + hw[i, j]
-            if relu:
-                h_t[i, j] = a if a > 0 else 0.0
-            else:
-                h_t[i, j] = math.tanh(a)
-
-
-@njit_kernel
 def rnn_step_backward(dout_t, dh_next, h_t, da, relu):
-    """da = (dout_t + dh_next) * f'(a), with f' from the output: 1 - h^2 (tanh) or [h > 0] (ReLU)."""
+    """da = (dout_t + dh_next) * f'(a), with f' from the output: 1 - h^2 (tanh) or [h > 0] (ReLU); all (N, H)."""
     n, hidden = h_t.shape
     for i in range(n):
         for j in range(hidden):
@@ -61,38 +47,46 @@ def rnn_step_backward(dout_t, dh_next, h_t, da, relu):
 
 # ----------------------------------------------------------------------------- LSTM
 @njit_kernel
-def lstm_step_forward(xw_t, hw, c_prev, gates_t, c_t, h_t):
-    """One LSTM step from the pre-activations a = xw_t + hw, (N, 4H) in the order [i | f | o | g].
+def lstm_preactivations(xw_t, hw, a):
+    """a = xw_t + hw, (N, 4H) in the order [i | f | o | g], with the three sigmoid blocks halved
+    (tanh(a / 2) gives their sigmoids). ``a`` may be ``hw`` itself."""
+    n, g = a.shape
+    three_h = 3 * (g // 4)
+    for r in range(n):
+        for j in range(three_h):
+            a[r, j] = 0.5 * (xw_t[r, j] + hw[r, j])
+        for j in range(three_h, g):
+            a[r, j] = xw_t[r, j] + hw[r, j]
 
-    gates_t (N, 4H) <- [sigmoid(a_i) | sigmoid(a_f) | sigmoid(a_o) | tanh(a_g)];
-    c_t = f * c_prev + i * g; h_t = o * tanh(c_t); c_prev, c_t, h_t (N, H).
-    """
-    n, hidden = h_t.shape
+
+@njit_kernel
+def lstm_cell(tanh_a, c_prev, gates_t, c_t):
+    """From tanh of the pre-activations (N, 4H): gates_t <- [i | f | o | g] with i, f, o =
+    (1 + tanh) / 2 and g = tanh; c_t = f * c_prev + i * g; c_prev, c_t (N, H)."""
+    n, hidden = c_t.shape
     for r in range(n):
         for j in range(hidden):
-            i = _sigmoid(xw_t[r, j] + hw[r, j])
-            f = _sigmoid(xw_t[r, hidden + j] + hw[r, hidden + j])
-            o = _sigmoid(xw_t[r, 2 * hidden + j] + hw[r, 2 * hidden + j])
-            g = math.tanh(xw_t[r, 3 * hidden + j] + hw[r, 3 * hidden + j])
+            i = 0.5 + 0.5 * tanh_a[r, j]
+            f = 0.5 + 0.5 * tanh_a[r, hidden + j]
+            o = 0.5 + 0.5 * tanh_a[r, 2 * hidden + j]
+            g = tanh_a[r, 3 * hidden + j]
             gates_t[r, j] = i
             gates_t[r, hidden + j] = f
             gates_t[r, 2 * hidden + j] = o
             gates_t[r, 3 * hidden + j] = g
-            c = f * c_prev[r, j] + i * g
-            c_t[r, j] = c
-            h_t[r, j] = o * math.tanh(c)
+            c_t[r, j] = f * c_prev[r, j] + i * g
 
 
 @njit_kernel
-def lstm_step_backward(dout_t, dh_next, dc, gates_t, c_t, c_prev, da):
+def lstm_step_backward(dout_t, dh_next, dc, gates_t, tanh_c, c_prev, da):
     """One LSTM step backward.
 
     dh = dout_t + dh_next; dc (N, H) holds the gradient of c_t on entry and of c_{t-1} on exit:
     dc_t = dc + dh * o * (1 - tanh(c_t)^2); then da (N, 4H), the gradient of the pre-activations:
     da_i = dc_t g i(1-i), da_f = dc_t c_prev f(1-f), da_o = dh tanh(c_t) o(1-o), da_g = dc_t i (1-g^2);
-    dc_{t-1} = dc_t * f.
+    dc_{t-1} = dc_t * f. ``tanh_c`` is tanh(c_t), kept by the forward pass.
     """
-    n, hidden = c_t.shape
+    n, hidden = tanh_c.shape
     for r in range(n):
         for j in range(hidden):
             i = gates_t[r, j]
@@ -100,7 +94,7 @@ def lstm_step_backward(dout_t, dh_next, dc, gates_t, c_t, c_prev, da):
             o = gates_t[r, 2 * hidden + j]
             g = gates_t[r, 3 * hidden + j]
             dh = dout_t[r, j] + dh_next[r, j]
-            tc = math.tanh(c_t[r, j])
+            tc = tanh_c[r, j]
             dct = dc[r, j] + dh * o * (1.0 - tc * tc)
             da[r, j] = dct * g * i * (1.0 - i)
             da[r, hidden + j] = dct * c_prev[r, j] * f * (1.0 - f)
@@ -111,22 +105,36 @@ def lstm_step_backward(dout_t, dh_next, dc, gates_t, c_t, c_prev, da):
 
 # ----------------------------------------------------------------------------- GRU
 @njit_kernel
-def gru_step_forward(xw_t, hw, h_prev, gates_t, h_t):
-    """One GRU step (PyTorch's equations); xw_t = x Wx + bx and hw = h_prev Wh + bh, (N, 3H) as [r | z | n].
+def gru_gate_preactivations(xw_t, hw, gates_t):
+    """gates_t[:, :2H] <- (xw_t + hw) / 2 for the r and z blocks (tanh of it gives their sigmoids)."""
+    n, g = gates_t.shape
+    two_h = 2 * (g // 3)
+    for r in range(n):
+        for j in range(two_h):
+            gates_t[r, j] = 0.5 * (xw_t[r, j] + hw[r, j])
 
-    r = sigmoid(xw_r + hw_r), z = sigmoid(xw_z + hw_z), n = tanh(xw_n + r * hw_n),
-    h_t = (1 - z) * n + z * h_prev. gates_t (N, 3H) <- [r | z | n].
-    """
+
+@njit_kernel
+def gru_candidate_preactivation(xw_t, hw, gates_t):
+    """From tanh of the halved r, z pre-activations in gates_t[:, :2H]: r, z = (1 + tanh) / 2 stored
+    in place, and gates_t[:, 2H:] <- xw_n + r * hw_n, the candidate's pre-activation."""
+    n, g = gates_t.shape
+    hidden = g // 3
+    for r_ in range(n):
+        for j in range(2 * hidden):
+            gates_t[r_, j] = 0.5 + 0.5 * gates_t[r_, j]
+        for j in range(hidden):
+            gates_t[r_, 2 * hidden + j] = xw_t[r_, 2 * hidden + j] + gates_t[r_, j] * hw[r_, 2 * hidden + j]
+
+
+@njit_kernel
+def gru_hidden(gates_t, h_prev, h_t):
+    """h_t = (1 - z) * n + z * h_prev, with z and n = tanh(...) from gates_t (N, 3H) = [r | z | n]."""
     n_rows, hidden = h_t.shape
     for r_ in range(n_rows):
         for j in range(hidden):
-            r = _sigmoid(xw_t[r_, j] + hw[r_, j])
-            z = _sigmoid(xw_t[r_, hidden + j] + hw[r_, hidden + j])
-            n = math.tanh(xw_t[r_, 2 * hidden + j] + r * hw[r_, 2 * hidden + j])
-            gates_t[r_, j] = r
-            gates_t[r_, hidden + j] = z
-            gates_t[r_, 2 * hidden + j] = n
-            h_t[r_, j] = (1.0 - z) * n + z * h_prev[r_, j]
+            z = gates_t[r_, hidden + j]
+            h_t[r_, j] = (1.0 - z) * gates_t[r_, 2 * hidden + j] + z * h_prev[r_, j]
 
 
 @njit_kernel

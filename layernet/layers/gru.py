@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..kernels.recurrent import gru_step_backward, gru_step_forward
+from ..kernels.recurrent import gru_candidate_preactivation, gru_gate_preactivations, gru_hidden, gru_step_backward
 from ..registry import LAYERS
 from .recurrent import Recurrent
 
@@ -41,7 +41,11 @@ class GRU(Recurrent):
         for s in range(t):
             np.matmul(hs[s], p["Wh"], out=hws[s])
             hws[s] += p["bh"]
-            gru_step_forward(xw[s], hws[s], hs[s], gates[s], hs[s + 1])
+            gru_gate_preactivations(xw[s], hws[s], gates[s])           # (a_r, a_z) / 2
+            np.tanh(gates[s, :, :2 * h], out=gates[s, :, :2 * h])      # sigmoid(x) = (1 + tanh(x/2)) / 2
+            gru_candidate_preactivation(xw[s], hws[s], gates[s])       # r, z; xw_n + r * hw_n
+            np.tanh(gates[s, :, 2 * h:], out=gates[s, :, 2 * h:])      # n
+            gru_hidden(gates[s], hs[s], hs[s + 1])
         return hs, {"gates": gates, "hws": hws}
 
     def _backward_steps(self, dh_seq, hs, p, cache):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..kernels.recurrent import lstm_step_backward, lstm_step_forward
+from ..kernels.recurrent import lstm_cell, lstm_preactivations, lstm_step_backward
 from ..registry import LAYERS
 from .recurrent import Recurrent
 
@@ -47,21 +47,26 @@ class LSTM(Recurrent):
         cs = np.empty((t + 1, n, h), dtype=xw.dtype)
         hs[0], cs[0] = h0, c0
         gates = np.empty((t, n, g), dtype=xw.dtype)
-        hw = np.empty((n, g), dtype=xw.dtype)
+        tanh_c = np.empty((t, n, h), dtype=xw.dtype)
+        a = np.empty((n, g), dtype=xw.dtype)
         for s in range(t):
-            np.matmul(hs[s], p["Wh"], out=hw)
-            lstm_step_forward(xw[s], hw, cs[s], gates[s], cs[s + 1], hs[s + 1])
-        return hs, {"cs": cs, "gates": gates}
+            np.matmul(hs[s], p["Wh"], out=a)
+            lstm_preactivations(xw[s], a, a)          # sigmoid blocks halved: sigmoid(x) = (1 + tanh(x/2)) / 2
+            np.tanh(a, out=a)
+            lstm_cell(a, cs[s], gates[s], cs[s + 1])
+            np.tanh(cs[s + 1], out=tanh_c[s])
+            np.multiply(gates[s, :, 2 * h:3 * h], tanh_c[s], out=hs[s + 1])   # h = o * tanh(c)
+        return hs, {"cs": cs, "gates": gates, "tanh_c": tanh_c}
 
     def _backward_steps(self, dh_seq, hs, p, cache):
-        cs, gates = cache["cs"], cache["gates"]
+        cs, gates, tanh_c = cache["cs"], cache["gates"], cache["tanh_c"]
         t, n, h = dh_seq.shape
         da = np.empty((t, n, 4 * h), dtype=dh_seq.dtype)
         dh_next = np.zeros((n, h), dtype=dh_seq.dtype)
         dc = np.zeros((n, h), dtype=dh_seq.dtype)
         wh_t = np.ascontiguousarray(p["Wh"].T)
         for s in range(t - 1, -1, -1):
-            lstm_step_backward(dh_seq[s], dh_next, dc, gates[s], cs[s + 1], cs[s], da[s])
+            lstm_step_backward(dh_seq[s], dh_next, dc, gates[s], tanh_c[s], cs[s], da[s])
             np.matmul(da[s], wh_t, out=dh_next)
         self.dh0, self.dc0 = dh_next, dc
         return da, None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..kernels.recurrent import rnn_step_backward, rnn_step_forward
+from ..kernels.recurrent import rnn_step_backward
 from ..registry import LAYERS
 from .recurrent import Recurrent
 
@@ -41,11 +41,14 @@ class RNN(Recurrent):
         t, n, h = xw.shape
         hs = np.empty((t + 1, n, h), dtype=xw.dtype)
         hs[0] = h0
-        hw = np.empty((n, h), dtype=xw.dtype)
         relu = self.nonlinearity == "relu"
-        for s in range(t):
-            np.matmul(hs[s], p["Wh"], out=hw)
-            rnn_step_forward(xw[s], hw, hs[s + 1], relu)
+        for s in range(t):  # h_{s+1} = f(xw_s + h_s Wh): three vectorised numpy calls, no kernel needed
+            a = np.matmul(hs[s], p["Wh"], out=hs[s + 1])
+            a += xw[s]
+            if relu:
+                np.maximum(a, 0, out=a)
+            else:
+                np.tanh(a, out=a)
         return hs, {}
 
     def _backward_steps(self, dh_seq, hs, p, cache):

@@ -133,8 +133,8 @@ def test_trainer_clips_before_each_step(rng):
     """With a tiny max norm, one SGD step moves the parameters by exactly lr * max_norm in total."""
     model = Sequential([Affine(4, 3, rng=0)])
     before = np.concatenate([p.ravel() for _, p, _ in model.parameters()]).astype(np.float64)
-    trainer = Trainer(model, SoftmaxCrossEntropy(), SGD(lr=0.1), batch_size=8, epochs=1, verbose="quiet", monitor="train_acc",
-                      clip_grad_norm=1e-3)
+    trainer = Trainer(model, SoftmaxCrossEntropy(), SGD(lr=0.1), batch_size=8, epochs=1, verbose="quiet",
+                      monitor="train_acc", clip_grad_norm=1e-3)
     trainer.fit(rng.standard_normal((8, 4)).astype(np.float32), rng.integers(0, 3, 8))
     after = np.concatenate([p.ravel() for _, p, _ in model.parameters()]).astype(np.float64)
     assert np.linalg.norm(after - before) == pytest.approx(0.1 * 1e-3, rel=1e-3)

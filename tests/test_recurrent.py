@@ -217,3 +217,24 @@ def test_input_size_is_inferred_from_the_last_axis():
     assert model[0].input_size == 28 and model.output_shape((28, 28)) == (10,)
     assert model[0].get_config() == {"type": "lstm", "input_size": 28, "hidden_size": 8, "return_sequences": False,
                                      "init": "uniform"}
+
+
+def test_single_threaded_blas_restores_the_thread_count():
+    from layernet import _blas
+
+    with _blas.single_threaded_blas():
+        pass
+    if _blas._functions is None:
+        pytest.skip("no OpenBLAS found in this process (another BLAS or OS): the block runs unchanged")
+    get, set_ = _blas._functions
+    before = get()
+    set_(2)
+    try:
+        with _blas.single_threaded_blas():
+            assert get() == 1
+        assert get() == 2
+        with pytest.raises(RuntimeError), _blas.single_threaded_blas():
+            raise RuntimeError("restored on errors too")
+        assert get() == 2
+    finally:
+        set_(before)

@@ -249,10 +249,11 @@ class TemporalSoftmaxCrossEntropy(Loss):
         counts = np.ones((n, t), dtype=bool)
         if mask is not None:
             mask = np.asarray(mask)
-            if mask.shape != (n, t) or mask.dtype != np.bool_:
-                raise ValueError(f"{self.name}: expected a boolean mask of shape (N, T) = ({n}, {t}), "
+            zero_one = mask.dtype != np.bool_ and np.issubdtype(mask.dtype, np.number) and np.isin(mask, (0, 1)).all()
+            if mask.shape != (n, t) or not (mask.dtype == np.bool_ or zero_one):
+                raise ValueError(f"{self.name}: expected a boolean (or 0/1) mask of shape (N, T) = ({n}, {t}), "
                                  f"found {mask.dtype} {mask.shape}")
-            counts &= mask
+            counts &= mask.astype(bool)
         if self.ignore_index is not None:
             counts &= y != self.ignore_index
         outside = counts & ((y < 0) | (y >= c))

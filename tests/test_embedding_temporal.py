@@ -126,6 +126,10 @@ def test_loss_equals_cs231n_with_a_mask(batch):
     expected, dexpected = _reference(scores, y, mask)
     assert value == pytest.approx(expected, rel=1e-12)
     np.testing.assert_allclose(loss.backward(), dexpected, rtol=1e-10, atol=1e-15)
+    # a 0/1 integer mask means the same (cs231n's captioning code builds it as y != NULL)
+    assert loss.forward(scores, y, mask.astype(int)) == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(ValueError, match=r"expected a boolean \(or 0/1\) mask of shape \(N, T\) = \(3, 4\)"):
+        loss.forward(scores, y, mask[:, :3])
     # without a mask every step counts
     assert loss.forward(scores, y) == pytest.approx(_reference(scores, y, np.ones_like(mask))[0], rel=1e-12)
 

@@ -203,3 +203,36 @@ def test_digits_rnn_config_reaches_90_percent(tmp_path):
                   overrides=[f"output.dir={tmp_path}/{{name}}", "output.plots=false", "trainer.verbose=quiet"])
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "completed" and summary["test_acc"] >= 0.90, summary["test_acc"]
+
+
+def test_save_and_load_a_character_model(tmp_path, rng):
+    from layernet.layers import Embedding, TemporalAffine
+
+    model = Sequential([Embedding(9, 4, rng=0), LSTM(4, 5, rng=1), TemporalAffine(5, 9, rng=2)])
+    model.save(tmp_path / "char.npz")
+    loaded = Sequential.load(tmp_path / "char.npz")
+    x = rng.integers(0, 9, size=(2, 6))
+    np.testing.assert_array_equal(loaded.forward(x), model.forward(x))
+    assert repr(loaded) == repr(model)
+
+
+@pytest.mark.parametrize("layers, fragment", [
+    ("- {type: rnn, hidden_size: 8}", "expected input of shape (N, T, 8), found (None, 1, 8, 8) (images? "
+                                      "data.sequence: rows reads them row by row)"),
+    ("- {type: embedding, embedding_dim: 4}", "expected num_embeddings (the vocabulary size); it is inferred only "
+                                              "for a text data set"),
+])
+def test_config_errors_name_the_file_and_line(tmp_path, capsys, layers, fragment):
+    path = tmp_path / "bad.yaml"
+    path.write_text(f"""version: 1
+name: bad
+data: {{dataset: digits}}
+model:
+  layers:
+    {layers}
+    - {{type: affine, out_features: 10}}
+optimizer: {{type: sgd, lr: 0.1}}
+output: {{dir: "{tmp_path}/runs/{{name}}"}}
+""")
+    code, _, err = run_cli(capsys, "train", path)
+    assert_user_error(code, err, "bad.yaml:6: model.layers[0]", fragment)

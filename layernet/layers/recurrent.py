@@ -36,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._blas import single_threaded_blas
-from .._validation import check_int, invalid_argument
+from .._validation import check_int, format_shape, invalid_argument
 from ..init import as_rng, check_init, initialize
 from .base import Layer
 
@@ -89,7 +89,9 @@ class Recurrent(Layer):
 
     def output_shape(self, input_shape):
         if len(input_shape) != 2 or input_shape[1] != self.input_size:
-            raise self.fail_shape(f"(N, T, {self.input_size})", (None, *input_shape))
+            hint = " (images? data.sequence: rows reads them row by row)" if len(input_shape) == 3 else ""
+            raise ValueError(f"{self!r}: expected input of shape (N, T, {self.input_size}), found "
+                             f"{format_shape((None, *input_shape))}{hint}")
         steps = input_shape[0]
         return (steps, self.hidden_size) if self.return_sequences else (self.hidden_size,)
 

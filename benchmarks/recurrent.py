@@ -251,14 +251,9 @@ def main(argv=None) -> dict:
     if args.worker:
         print(json.dumps(worker(*args.worker, args.threads, args.reps, args.smoke, args.examples, args.weights)))
         return {}
-    torch = not args.no_torch
-    if torch:
-        try:
-            import importlib.util
+    import importlib.util
 
-            torch = importlib.util.find_spec("torch") is not None
-        except ValueError:
-            torch = False
+    torch = not args.no_torch and importlib.util.find_spec("torch") is not None
     cases = list(args.only or (LAYERS + (() if args.no_epoch else ("epoch",))))
     load_before = [round(v, 1) for v in os.getloadavg()]
     print(f"recurrent benchmarks: float32, {args.threads} threads, one fresh process per library and measurement; "

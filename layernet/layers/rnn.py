@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validation import invalid_argument
 from ..kernels.recurrent import rnn_step_backward
 from ..registry import LAYERS
 from .recurrent import Recurrent
@@ -31,8 +32,6 @@ class RNN(Recurrent):
     def __init__(self, input_size, hidden_size, nonlinearity="tanh", return_sequences=True, *, init="uniform",
                  rng=None):
         if nonlinearity not in NONLINEARITIES:
-            from .._validation import invalid_argument
-
             raise invalid_argument("RNN", "nonlinearity", "'tanh' or 'relu'", nonlinearity)
         self.nonlinearity = nonlinearity
         super().__init__(input_size, hidden_size, return_sequences, init=init, rng=rng)

@@ -59,7 +59,10 @@ class Embedding(Layer):
         return (*input_shape, self.embedding_dim)
 
     def forward(self, x, training=False):
-        x = np.asarray(x)
+        try:
+            x = np.asarray(x)
+        except (ValueError, TypeError) as err:  # ragged nested lists
+            raise ValueError(f"Embedding: expected an integer array of indices, found {type(x).__name__} ({err})") from None
         if x.dtype == np.bool_ or not np.issubdtype(x.dtype, np.integer):
             raise ValueError(f"Embedding: expected integer indices in [0, {self.num_embeddings}), found dtype {x.dtype} "
                              f"with shape {x.shape}")

@@ -36,9 +36,13 @@ def accuracy(scores, y) -> float:
 
     ``scores`` (N, C); ``y`` integer labels (N,) or targets of the scores' shape (one-hot: the
     argmax of each row is the class). Ties in ``scores`` go to the lowest class index (argmax).
+    Sequence scores (N, T, C) with labels (N, T): the fraction of steps predicted right.
     """
     scores = np.asarray(scores)
     y = np.asarray(y)
+    if scores.ndim == 3 and y.shape == scores.shape[:2] and len(scores):
+        right, counted = count_correct_steps(scores, y)
+        return right / counted
     if scores.ndim != 2 or len(scores) == 0:
         raise ValueError(f"accuracy: expected scores of shape (N, C) with N >= 1, found shape {scores.shape}")
     if y.shape == scores.shape:

@@ -195,3 +195,11 @@ def test_model_gradient_check_embedding_lstm_temporal_affine(rng):
     y = rng.integers(0, V, size=(2, 3))
     errors = check_model(model, TemporalSoftmaxCrossEntropy(), x, y)
     assert "x" not in errors and max(errors.values()) < 1e-6, errors
+
+
+def test_accuracy_of_sequence_scores_is_per_step():
+    from layernet.metrics import accuracy
+
+    scores = np.zeros((2, 3, 4))
+    scores[..., 1] = 1.0
+    assert accuracy(scores, np.array([[1, 0, 1], [2, 1, 0]])) == 0.5

@@ -12,6 +12,7 @@ PyTorch is optional: without it (or with ``--no-torch``) the PyTorch columns sta
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 import time
@@ -32,8 +33,8 @@ def parse(argv):
     parser.add_argument("--repeats", type=int, help="interleaved rounds per median (default 15, quick 7)")
     parser.add_argument("--threads", type=int, default=2, help="threads for Numba and PyTorch (default 2)")
     parser.add_argument("--no-torch", action="store_true", help="run as if PyTorch were not installed")
-    parser.add_argument("--only", nargs="+", choices=["layers", "steps", "epochs", "startup", "breakdown"],
-                        help="run only these sections")
+    parser.add_argument("--only", nargs="+", choices=["layers", "steps", "epochs", "startup", "breakdown", "autograd"],
+                        help="run only these sections (autograd runs only when named: benchmarks/autograd.py)")
     return parser.parse_args(argv)
 
 
@@ -57,6 +58,15 @@ def main(argv=None):
 
     if torch is None:
         say("PyTorch is not installed (or --no-torch): layernet and numpy columns only")
+    if "autograd" in sections:
+        from .autograd import bench_autograd
+
+        say("autograd engine (worker processes)")
+        results["autograd"] = bench_autograd(repeats, smoke=mode == "smoke", torch=torch is not None)
+        sections.discard("autograd")
+        if not sections:  # --only autograd: its table alone
+            print(_autograd_table(results["autograd"], repeats))
+            return results
     x, y, results["data"] = load_mnist(2048 if mode == "smoke" else 8192)
     if "layers" in sections:
         say("layer micro-benchmarks")
@@ -88,10 +98,18 @@ def main(argv=None):
     results["seconds"] = time.perf_counter() - started
     say("done")
     print(report.markdown(results))
+    if "autograd" in results:
+        print("\n" + _autograd_table(results["autograd"], repeats))
     print(f"\n(total {results['seconds']:.0f} s)")
     if args.out:
         report.write_json(results, args.out)
     return results
+
+
+def _autograd_table(rows, repeats):
+    from .autograd import markdown
+
+    return markdown(rows, repeats, " ".join(f"{v:.2f}" for v in os.getloadavg()))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ Layout of a checkpoint (every entry a plain array; text is a 0-d unicode array):
 | ``schedule/<key>`` | ``schedule.state_dict()`` (absent without a schedule) |
 | ``trainer/rng`` | JSON of the trainer's shuffling generator (``bit_generator.state``) |
 | ``trainer/<key>`` | scalars: ``epoch`` (finished epochs), ``step``, best-checkpoint and early-stopping state, ... |
-| ``history/<column>``, ``steps/<column>`` | the history rows and step losses so far (``History.to_arrays``) |
+| ``history/<column>``, ``steps/<column>`` | the history rows and step losses so far (``TrainingHistory.to_arrays``) |
 | ``partial/<key>`` | only in a checkpoint taken mid-epoch: the epoch's permutation, the batches done, running sums |
 
 A checkpoint therefore holds everything ``Trainer.restore`` needs to continue bit for bit,
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._io import load_npz, save_npz_atomic
-from .metrics import History
+from .metrics import TrainingHistory
 
 CHECKPOINT_FORMAT = 1
 
@@ -57,14 +57,14 @@ class Checkpoint:
     schedule_state: dict
     rng_state: dict
     trainer: dict
-    history: History
+    history: TrainingHistory
     partial: dict | None = None
     path: str = ""
     extra: dict = field(default_factory=dict)
 
 
 def checkpoint_arrays(*, model, optimizer, schedule, rng: np.random.Generator, trainer: dict,
-                      history: History, partial: dict | None = None) -> dict[str, np.ndarray]:
+                      history: TrainingHistory, partial: dict | None = None) -> dict[str, np.ndarray]:
     """Collect the arrays of a checkpoint (see the module docstring) from live objects."""
     arrays = {"format": np.array(CHECKPOINT_FORMAT, dtype=np.int64)}
     get_config = getattr(model, "get_config", None)
@@ -105,7 +105,7 @@ def load_checkpoint(path) -> Checkpoint:
             f"{path}: checkpoint format {int(arrays['format'])} is not supported (expected {CHECKPOINT_FORMAT})"
         )
     try:
-        history = History.from_arrays(arrays)
+        history = TrainingHistory.from_arrays(arrays)
     except KeyError as err:
         raise ValueError(f"{path}: checkpoint lacks the history array {err}") from None
     trainer = {k: _scalar(v) for k, v in _group(arrays, "trainer/").items() if k != "rng"}

@@ -1,11 +1,12 @@
 """The ``layernet`` command.
 
     layernet train CONFIG [KEY=VALUE ...] [--resume RUN_DIR] [--print-config]
-    layernet eval RUN_DIR [--split test|val|train] [--confusion FILE]
+    layernet train --resume RUN_DIR [KEY=VALUE ...]       (the config from RUN_DIR/config.yaml)
+    layernet eval RUN_DIR [--split test|val|train] [--checkpoint best|last] [--json] [--confusion FILE]
     layernet summary CONFIG [KEY=VALUE ...]
     layernet gradcheck CONFIG [KEY=VALUE ...] [--batch-size N] [--plot FILE]
     layernet plot RUN_DIR [RUN_DIR ...] [-o FILE] [--metric NAME]
-    layernet data path|verify DATASET [--root DIR] [--path FILE]
+    layernet data path|verify|download DATASET [--root DIR] [--path FILE]
     layernet sample RUN_DIR [--length N] [--prime TEXT] [--temperature T] [--seed S]
     layernet sweep SWEEP.yaml [KEY=VALUE ...] [--resume SWEEP_DIR] [--dry-run]   (layernet.sweep.command)
 
@@ -70,13 +71,20 @@ def _say_error(command: str | None, err: BaseException) -> None:
 
 # ------------------------------------------------------------------ commands
 def cmd_train(args) -> int:
+    if args.config is not None and args.resume is not None and "=" in args.config and not Path(args.config).exists():
+        args.overrides, args.config = [args.config, *args.overrides], None  # layernet train --resume DIR KEY=VALUE
+    if args.config is None and args.resume is None:
+        raise UsageError("train: give a CONFIG (a YAML file such as configs/quickstart.yaml), or --resume RUN_DIR "
+                         "(see 'layernet train --help')")
     if args.print_config:
         import yaml
 
         from .config import resolve
 
-        print(yaml.safe_dump(resolve(args.config, args.overrides), sort_keys=False), end="")
+        config = args.config if args.config is not None else Path(args.resume) / "config.yaml"
+        print(yaml.safe_dump(resolve(config, args.overrides), sort_keys=False), end="")
         return EXIT_OK
+    from .runner import RunInterrupted
     from .trainer import TrainingError, run
 
     try:
@@ -84,68 +92,116 @@ def cmd_train(args) -> int:
     except TrainingError as err:  # diverged, or a checkpoint could not be written
         _say_error("train", err)
         return EXIT_FAILED
-    print(run_dir)
+    except RunInterrupted as stop:
+        print(f"layernet train: interrupted; {_resume_hint(args, stop.run_dir)}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(run_dir)  # stdout holds the run directory alone: RUN=$(layernet train cfg.yaml)
     return EXIT_OK
+
+
+def _resume_hint(args, run_dir: Path) -> str:
+    """The command that continues ``run_dir``, with the paths and overrides this one was given."""
+    import shlex
+
+    from .runner import display_path
+
+    if not (run_dir / "checkpoints" / "last.npz").is_file():
+        return f"stopped before its first checkpoint, nothing to resume in {display_path(run_dir)}"
+    words = ["layernet", "train", *([args.config] if args.config else []), "--resume", display_path(run_dir),
+             *args.overrides]
+    return "continue with: " + " ".join(shlex.quote(str(word)) for word in words)
 
 
 def cmd_eval(args) -> int:
     from .trainer import evaluate_run
 
-    result = evaluate_run(args.run_dir, args.split, predictions=args.confusion is not None)
+    result = evaluate_run(args.run_dir, args.split, checkpoint=args.checkpoint, predictions=args.confusion is not None)
+    figure = None
+    if args.confusion is not None:
+        from .plot import confusion_command
+
+        title = f"{Path(args.run_dir).name}: {result['split']} split, accuracy {result['acc']:.2%}"
+        figure = confusion_command(result["y_true"], result["y_pred"], args.confusion, result["class_names"], title=title)
+    if args.json:
+        import json
+
+        keys = ("split", "loss", "acc", "num_examples", "checkpoint", "epoch")
+        record = {"run_dir": str(args.run_dir), **{key: result[key] for key in keys}}
+        if figure is not None:
+            record["confusion"] = str(figure)
+        print(json.dumps(record))
+        return EXIT_OK
     print(
         f"{result['split']}: loss {result['loss']:.4f}, acc {result['acc']:.4f} "
         f"({result['num_examples']} examples, {result['checkpoint']} checkpoint, epoch {result['epoch']})"
     )
-    if args.confusion is not None:
-        from .plotting import confusion_command
-
-        title = f"{Path(args.run_dir).name}: {result['split']} split, accuracy {result['acc']:.2%}"
-        print(confusion_command(result["y_true"], result["y_pred"], args.confusion, result["class_names"], title=title))
+    if figure is not None:
+        print(figure)
     return EXIT_OK
 
 
-def _config_and_data(args):
-    """The validated config, its resolved dict and its data set, with the model's shapes checked."""
-    from .config import check_model_shapes, load_config
-    from . import trainer  # noqa: F401  (runner.py must be imported through trainer.py: they import each other)
-    from .runner import load_run_data
+def _config_and_shapes(args):
+    """The validated config, its resolved dict, the data's per-example input shape and class count, and
+    the per-example label shape (() for a class per example, (T,) for text).
+
+    The shapes are constants for mnist, fashion_mnist, cifar10, digits and spiral, so no file is
+    read (``summary`` and ``gradcheck`` work before a download); only npz reads its file. The
+    model's shapes and the augmentation are checked against them.
+    """
+    from .config import check_augment, check_model_shapes, load_config
+    from .config.schema import DATASET_OPTIONS
+    from .data import known_shapes
 
     config = load_config(args.config, args.overrides)
     resolved = config.model_dump()
-    dataset = load_run_data(resolved)
-    if dataset.vocabulary is not None:  # text: embedding and output sizes default to the vocabulary's
-        from .data.text import fill_vocabulary_sizes
+    data = resolved["data"]
+    shapes = known_shapes(data["dataset"], **{k: data[k] for k in DATASET_OPTIONS if data.get(k) is not None})
+    label_shape = ()
+    if shapes is None:
+        from . import trainer  # noqa: F401  (runner.py must be imported through trainer.py: they import each other)
+        from .runner import load_run_data
 
-        for layers in (config.model.layers, resolved["model"]["layers"]):
-            fill_vocabulary_sizes(layers, len(dataset.vocabulary))
-    check_model_shapes(config, dataset.input_shape, num_classes=dataset.num_classes, label_shape=dataset.label_shape)
-    return config, resolved, dataset
+        dataset = load_run_data(resolved)
+        if dataset.vocabulary is not None:  # text: embedding and output sizes default to the vocabulary's
+            from .data.text import fill_vocabulary_sizes
+
+            for layers in (config.model.layers, resolved["model"]["layers"]):
+                fill_vocabulary_sizes(layers, len(dataset.vocabulary))
+        shapes, label_shape = (dataset.input_shape, dataset.num_classes), dataset.label_shape
+    elif data.get("sequence") is not None:  # images read row by row: (C, H, W) -> (H, C*W)
+        from .data.prepare import sequence_shape
+
+        shapes = sequence_shape(shapes[0], data["sequence"]), shapes[1]
+    input_shape, num_classes = shapes
+    check_model_shapes(config, input_shape, num_classes=num_classes, label_shape=label_shape)
+    check_augment(config, input_shape)
+    return config, resolved, input_shape, num_classes, label_shape
 
 
 def cmd_summary(args) -> int:
     from .model import Sequential
 
-    _, resolved, dataset = _config_and_data(args)
-    model = Sequential.from_config(resolved["model"], input_shape=dataset.input_shape, rng=resolved["seed"])
-    print(f"{resolved['name']}: data '{dataset.name}', {dataset.num_classes} classes, loss {resolved['model']['loss']}")
-    model.summary(dataset.input_shape)
+    _, resolved, input_shape, num_classes, _ = _config_and_shapes(args)
+    model = Sequential.from_config(resolved["model"], input_shape=input_shape, rng=resolved["seed"])
+    print(f"{resolved['name']}: data '{resolved['data']['dataset']}', {num_classes} classes, loss {resolved['model']['loss']}")
+    model.summary(input_shape)
     return EXIT_OK
 
 
 def cmd_gradcheck(args) -> int:
     import numpy as np
 
-    from .gradcheck import BAD, GOOD, gradcheck_report, random_input
+    from .gradcheck import BAD, VERDICT_LEGEND, gradcheck_report, random_input, verdict
     from .losses import make_loss
     from .model import Sequential
 
-    _, resolved, dataset = _config_and_data(args)
+    _, resolved, input_shape, num_classes, label_shape = _config_and_shapes(args)
     # Random inputs of the data's shape, not real examples: flat image backgrounds make max-pool
     # windows tie, where a finite difference measures nothing meaningful.
     rng = np.random.default_rng(args.seed)
-    model = Sequential.from_config(resolved["model"], input_shape=dataset.input_shape, rng=resolved["seed"])
-    x = random_input(model[0], rng, (args.batch_size, *dataset.input_shape))  # valid indices for an Embedding
-    y = rng.integers(0, dataset.num_classes, size=(args.batch_size, *dataset.label_shape))
+    model = Sequential.from_config(resolved["model"], input_shape=input_shape, rng=resolved["seed"])
+    x = random_input(model[0], rng, (args.batch_size, *input_shape))  # valid indices for an Embedding
+    y = rng.integers(0, num_classes, size=(args.batch_size, *label_shape))
     model.astype(np.float64)
     loss = make_loss(resolved["model"]["loss"])
     report = gradcheck_report(model, loss, x, y, samples=args.samples, seed=args.seed)
@@ -153,16 +209,17 @@ def cmd_gradcheck(args) -> int:
     rows = [(group, name, error) for group, errors in report.items() for name, error in errors.items()]
     width = max(len(group) for group, _, _ in rows)
     sampled = "every element" if args.samples == 0 else f"{args.samples} elements per array"
-    print(f"gradient check of '{resolved['name']}' in float64 on {args.batch_size} random inputs of shape "
-          f"{tuple(dataset.input_shape)}; layers: every element, model: {sampled}")
-    print(f"{'layer':<{width}}  {'array':<10}  {'rel. error':>10}  verdict (ok < {GOOD:g} <= check <= {BAD:g} < FAIL)")
+    print(f"gradient check of '{resolved['name']}' in float64: {args.batch_size} random inputs of shape "
+          f"{tuple(input_shape)}")
+    print(f"layers: every element, model: {sampled}")
+    print(f"{'layer':<{width}}  {'array':<10}  {'rel. error':>10}  verdict")
     failed = 0
     for group, name, error in rows:
-        verdict = "ok" if error < GOOD else "check" if error <= BAD else "FAIL"
-        failed += verdict == "FAIL" or not np.isfinite(error)
-        print(f"{group:<{width}}  {name:<10}  {error:>10.2e}  {verdict}")
+        failed += verdict(error) == "FAIL"
+        print(f"{group:<{width}}  {name:<10}  {error:>10.2e}  {verdict(error)}")
+    print(VERDICT_LEGEND)
     if args.plot:
-        from .plotting import gradcheck_command
+        from .plot import gradcheck_command
 
         print(f"plot: {gradcheck_command(report, args.plot, title=resolved['name'])}")
     if failed:
@@ -173,14 +230,14 @@ def cmd_gradcheck(args) -> int:
 
 
 def cmd_plot(args) -> int:
-    from .plotting import plot_command
+    from .plot import plot_command
 
     print(plot_command(args.run_dirs, out=args.output, metric=args.metric))
     return EXIT_OK
 
 
 def cmd_data(args) -> int:
-    from .data import dataset_files, verify
+    from .data import dataset_files, download_dataset, missing_hint, verify
 
     options = {} if args.path is None else {"path": args.path}
     if args.action == "path":
@@ -190,9 +247,21 @@ def cmd_data(args) -> int:
         for path in files:
             print(path)
         return EXIT_OK
+    if args.action == "download":
+        print(f"layernet data download: fetching what is missing of {args.dataset} (MD5-checked)", file=sys.stderr)
+        fetched = download_dataset(args.dataset, args.root, **options)
+        for path in fetched:
+            print(path)
+        if not fetched:
+            print(f"layernet data download: nothing to fetch: every file of {args.dataset} is there "
+                  f"(or it needs none)", file=sys.stderr)
+        return EXIT_OK
     checks = verify(args.dataset, args.root, **options)
     for check in checks:
         print(f"{'ok' if check.ok else 'FAIL':<4}  {check.path}: {check.detail}")
+    hint = missing_hint(args.dataset, args.root, **options)
+    if hint is not None:
+        print(f"layernet data verify: {hint}", file=sys.stderr)
     return EXIT_OK if all(check.ok for check in checks) else EXIT_FAILED
 
 
@@ -240,17 +309,28 @@ def build_parser() -> argparse.ArgumentParser:
                      help="override a config value, e.g. trainer.epochs=3 optimizer.lr=3e-4 model.layers.0.out_channels=16")
 
     train = commands.add_parser("train", intermixed=True, help="train a model from a YAML config; prints the run directory",
-                                description="Train from CONFIG into a new run directory (printed at the end).")
-    train.add_argument("config", metavar="CONFIG", help="YAML run config, e.g. configs/quickstart.yaml")
+                                description="Train from CONFIG into a new run directory, printed on stdout at the "
+                                            "end (progress goes to stderr). With --resume RUN_DIR, CONFIG may be "
+                                            "left out: the run's own config.yaml is used; a CONFIG that differs "
+                                            "from it (or an override) is refused, except in trainer.epochs, "
+                                            "trainer.verbose, output.*, data.root and data.download.")
+    train.add_argument("config", metavar="CONFIG", nargs="?", help="YAML run config, e.g. configs/quickstart.yaml")
     train.add_argument("overrides", **overrides)
     train.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last checkpoint")
     train.add_argument("--print-config", action="store_true", help="print the resolved config (defaults filled in) and exit")
     train.set_defaults(func=cmd_train)
 
-    evaluate = commands.add_parser("eval", help="score a run's best checkpoint on a split",
-                                   description="Evaluate RUN_DIR's best checkpoint (else its last) on one split.")
+    evaluate = commands.add_parser("eval", help="score a run's checkpoint on a split",
+                                   description="Evaluate RUN_DIR's best checkpoint (else its last), or the one "
+                                               "--checkpoint names, on one split.")
     evaluate.add_argument("run_dir", metavar="RUN_DIR")
     evaluate.add_argument("--split", choices=["test", "val", "train"], default="test")
+    evaluate.add_argument("--checkpoint", choices=["best", "last"], default="best",
+                          help="best: the monitored best (the last one when the run kept no best); "
+                               "last: the end of the run (default best)")
+    evaluate.add_argument("--json", action="store_true",
+                          help="print the result as one JSON object: run_dir, split, loss, acc, num_examples, "
+                               "checkpoint, epoch (and confusion)")
     evaluate.add_argument("--confusion", metavar="FILE", help="also write the confusion matrix figure (PNG)")
     evaluate.set_defaults(func=cmd_eval)
 
@@ -280,13 +360,15 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--metric", help="the metric to compare (default val_acc)")
     plot.set_defaults(func=cmd_plot)
 
-    data = commands.add_parser("data", help="where a data set's files go, and whether they are usable",
+    data = commands.add_parser("data", help="where a data set's files go, whether they are usable, fetch them",
                                description="path: list the files DATASET is read from; verify: check them "
-                                           "(exit 1 if any is missing or damaged). Nothing is downloaded.")
-    data.add_argument("action", choices=["path", "verify"])
+                                           "(exit 1 if any is missing or damaged; nothing is downloaded); "
+                                           "download: fetch the missing ones (MD5-checked, as data.download: true) "
+                                           "and print their paths.")
+    data.add_argument("action", choices=["path", "verify", "download"])
     data.add_argument("dataset", metavar="DATASET", help="digits, spiral, mnist, fashion_mnist, cifar10 or npz")
-    data.add_argument("--root", metavar="DIR", help="the directory holding the files (default: $LAYERNET_DATA/<name> "
-                                                    "or ~/.cache/layernet/<name>)")
+    data.add_argument("--root", metavar="DIR", help="the directory holding the files (default: $LAYERNET_DATA/<name>, "
+                                                    "else $XDG_CACHE_HOME/layernet/<name>, else ~/.cache/layernet/<name>)")
     data.add_argument("--path", metavar="FILE", help="the .npz file (dataset npz)")
     data.set_defaults(func=cmd_data)
 
@@ -315,19 +397,47 @@ _positive_int = _int_at_least(1, "a positive int")
 _count = _int_at_least(0, "an int >= 0")
 
 
+def _unrecognized(args, extras: list[str]) -> str:
+    """argparse's "unrecognized arguments" complaint, plus the override an option was meant to be.
+
+    Config values are set as ``KEY=VALUE``; a user who types ``--epochs 3`` (or ``--lr``, or
+    ``--trainer.epochs``) is told ``use trainer.epochs=3``, the key found in CONFIG (see
+    ``config.overrides.suggest_override``). Commands without a CONFIG get argparse's words only.
+    """
+    config = getattr(args, "config", None)
+    if config is not None:  # argparse may set overrides after an unknown option aside too: not unrecognized
+        extras = [word for word in extras if word.startswith("-") or "=" not in word]
+    message = f"unrecognized arguments: {' '.join(extras)}"
+    if config is not None:
+        import yaml
+
+        from .config.overrides import options_as_overrides
+        from .config.yaml_lines import load_yaml
+
+        try:
+            raw = load_yaml(Path(config).read_text(encoding="utf-8"))
+        except (OSError, UnicodeError, ValueError, yaml.YAMLError):
+            raw = {}  # the schema's keys (trainer.epochs, ...) are still known
+        hints = options_as_overrides(extras, raw)
+        if hints:
+            return f"{message}; config values are set as KEY=VALUE: use {' '.join(hints)}"
+    return f"{message} (see 'layernet {args.command} --help')"
+
+
 def main(argv=None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); return the exit code."""
     parser = build_parser()
     command = None
     try:
-        args = parser.parse_args(argv)
+        args, extras = parser.parse_known_args(argv)
         command = args.command
+        if extras:
+            raise UsageError(_unrecognized(args, extras))
         return args.func(args)
     except SystemExit as stop:  # --help and --version print and "exit"
         return stop.code if isinstance(stop.code, int) else EXIT_OK if stop.code is None else EXIT_USAGE
-    except KeyboardInterrupt:
-        hint = " (continue with: layernet train CONFIG --resume RUN_DIR)" if command == "train" else ""
-        print(f"layernet {command or ''}: interrupted{hint}".replace(" :", ":"), file=sys.stderr)
+    except KeyboardInterrupt:  # train says how to resume itself (cmd_train); here nothing was written yet
+        print(f"layernet {command or ''}: interrupted".replace(" :", ":"), file=sys.stderr)
         return EXIT_INTERRUPTED
     except (ValueError, OSError) as err:
         _say_error(command, err)

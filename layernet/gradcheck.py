@@ -8,6 +8,12 @@ Thresholds (float64, h = 1e-5): below 1e-7 the analytic gradient is right; betwe
 1e-5 look closer (kinks such as ReLU at 0 or max-pool ties can cause it); above 1e-5 there is
 a bug. A check never disturbs the layer or model: parameters, buffers (running statistics),
 dtypes and random generators are restored afterwards.
+
+Zero gradients (one rule, ``compare``, for every check): an array whose analytic and numerical
+gradients both lie below the finite difference's round-off floor, ``ROUND_OFF_ULPS * eps *
+scale / h`` with ``scale`` the magnitude of the checked scalar, is reported as 0.0. Its true
+gradient is zero (a bias right before batch norm), the finite difference sees only round-off,
+and the relative error of round-off against an exact 0 would be ~1.
 """
 
 from __future__ import annotations
@@ -18,6 +24,28 @@ import numpy as np
 
 GOOD = 1e-7
 BAD = 1e-5
+#: What each verdict band means, for ``layernet gradcheck`` (lines of at most 80 columns).
+VERDICT_LEGEND = f"""\
+verdicts: the relative error max(|a - n| / max(1e-8, |a| + |n|)) of the
+analytic gradient a against the centred difference n, both in float64
+  ok     below {GOOD:g}: the backward pass is right
+  check  {GOOD:g} to {BAD:g}: right or nearly; look closer if it grows with
+         another seed. Round-off on gradient elements near 0 puts correct
+         layers here: wide layers, kinks (ReLU at 0, max-pool ties), and a
+         batch-norm input: nudging one value moves its channel's mean and
+         variance, so every output of the channel adds round-off to n, while
+         the exact dx = gamma / std * (dout - mean(dout) - x_hat *
+         mean(dout * x_hat)), a difference of nearly equal terms, is small
+  FAIL   above {BAD:g}: a bug in the backward pass (exit code 1)
+  an error of exactly 0 means both gradients are round-off: the true
+  gradient is 0 (a bias right before batch norm)"""
+#: The round-off of one evaluation of a scalar of magnitude ``scale`` is taken as this many ulps.
+ROUND_OFF_ULPS = 10
+
+
+def verdict(error: float) -> str:
+    """``"ok"`` below ``GOOD``, ``"check"`` up to ``BAD``, ``"FAIL"`` above it or not finite."""
+    return "ok" if error < GOOD else "check" if error <= BAD else "FAIL"
 
 
 def rel_error(a, b) -> float:
@@ -29,6 +57,23 @@ def rel_error(a, b) -> float:
     if a.size == 0:
         return 0.0
     return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+
+
+def compare(analytic, numeric, scale: float, h: float = 1e-5) -> float:
+    """The relative error of one array's gradient, or 0.0 if both gradients are round-off.
+
+    ``analytic`` and ``numeric`` have the same shape; ``scale`` is the magnitude of the scalar
+    the finite differences were taken of (``|loss|``, or ``sum(|out * dout|)`` for an
+    array-valued function). Below ``floor = ROUND_OFF_ULPS * eps * scale / h`` a centred
+    difference cannot tell a gradient from 0; if every element of both arrays is below it, the
+    true gradient is 0 and the result is 0.0, else ``rel_error(analytic, numeric)``.
+    """
+    analytic = np.asarray(analytic, dtype=np.float64)
+    numeric = np.asarray(numeric, dtype=np.float64)
+    floor = ROUND_OFF_ULPS * np.finfo(np.float64).eps * abs(float(scale)) / h
+    if analytic.size and max(np.abs(analytic).max(), np.abs(numeric).max()) < floor:
+        return 0.0
+    return rel_error(analytic, numeric)
 
 
 def numerical_gradient(f, x: np.ndarray, h: float = 1e-5, indices=None) -> np.ndarray:
@@ -133,7 +178,8 @@ def check_layer(layer, x, training: bool = True, seed: int = 0, h: float = 1e-5)
 
     The loss is ``sum(forward(x) * dout)`` for a random ``dout`` drawn with ``seed``. Returns
     ``{"x": err, "W": err, ...}``: the relative error of dx and of each parameter's gradient
-    (parameters of a container's children are named like Sequential's: ``"0.W"``).
+    (parameters of a container's children are named like Sequential's: ``"0.W"``), 0.0 for an
+    array whose gradients are both round-off (``compare``).
     The layer is left exactly as it was (parameters, buffers, dtype, random state).
     """
     integer = _integer_input(layer)
@@ -147,14 +193,15 @@ def check_layer(layer, x, training: bool = True, seed: int = 0, h: float = 1e-5)
 
         out = forward()
         dout = _dout_rng(seed).standard_normal(out.shape)
+        scale = np.sum(np.abs(out * dout))
         dx = layer.backward(dout)
         # indices (an Embedding's input) have no gradient: only the parameters are checked
-        errors = {} if integer else {"x": rel_error(dx, numerical_gradient_array(forward, x, dout, h))}
+        errors = {} if integer else {"x": compare(dx, numerical_gradient_array(forward, x, dout, h), scale, h)}
         named = list(_named_params(layer))
         analytic = {name: owner.grads[key].copy() for name, owner, key in named}
         for name, owner, key in named:
             numeric = numerical_gradient_array(forward, owner.params[key], dout, h)
-            errors[name] = rel_error(analytic[name], numeric)
+            errors[name] = compare(analytic[name], numeric, scale, h)
     return errors
 
 
@@ -192,9 +239,8 @@ def check_model(model, loss, x, y, training: bool = True, h: float = 1e-5, sampl
     an ``Embedding``, which have none). The model is restored.
     Every element is checked (two forward passes each), or, with ``samples``, that many
     elements of x and of each parameter, drawn with ``seed``: a quick check of a larger model.
-    An array whose analytic and numerical gradients are both below 1e-10 everywhere checked is
-    reported as 0.0: its true gradient is zero (a bias right before batch norm) and the finite
-    difference sees only round-off, which the relative error would inflate to ~1.
+    An array whose analytic and numerical gradients are both round-off everywhere checked is
+    reported as 0.0 (``compare``, with the loss as the scale).
     """
     first = model.layers[0] if hasattr(model, "layers") else model
     integer = _integer_input(first)
@@ -210,7 +256,7 @@ def check_model(model, loss, x, y, training: bool = True, h: float = 1e-5, sampl
             state.reset_rngs()
             return loss.forward(model.forward(x, training=training), y)
 
-        objective()
+        scale = objective()
         dx = model.backward(loss.backward())
         arrays = [] if integer else [("x", x, np.array(dx))]
         arrays += [(name, param, np.array(grad, copy=True)) for name, param, grad in model.parameters()]
@@ -220,8 +266,7 @@ def check_model(model, loss, x, y, training: bool = True, h: float = 1e-5, sampl
             numeric = numerical_gradient(objective, array, h, indices=chosen)
             if chosen is not None:
                 analytic, numeric = analytic.reshape(-1)[chosen], numeric.reshape(-1)[chosen]
-            both_zero = analytic.size and max(np.abs(analytic).max(), np.abs(numeric).max()) < 1e-10
-            errors[name] = 0.0 if both_zero else rel_error(analytic, numeric)
+            errors[name] = compare(analytic, numeric, scale, h)
     return errors
 
 
@@ -251,16 +296,48 @@ def check_op(op, *inputs, seed: int = 0, h: float = 1e-5) -> list[float]:
 
     The inputs are copied to float64 arrays; the loss is ``sum(op.forward(*inputs) * dout)``
     for a random ``dout`` drawn with ``seed``; each analytic gradient from ``op.backward`` is
-    compared with centred differences. Returns ``[err_input0, err_input1, ...]``.
+    compared with centred differences (``compare``: both round-off counts as 0.0). Returns
+    ``[err_input0, err_input1, ...]``.
     """
     xs = [np.array(x, dtype=np.float64) for x in inputs]
     try:
         out = op.forward(*xs)
         dout = _dout_rng(seed).standard_normal(np.shape(out))
+        scale = np.sum(np.abs(out * dout))
         analytic = op.backward(dout)
         return [
-            rel_error(grad, numerical_gradient_array(lambda *_: op.forward(*xs), x, dout, h))
+            compare(grad, numerical_gradient_array(lambda *_: op.forward(*xs), x, dout, h), scale, h)
             for grad, x in zip(analytic, xs)
         ]
     finally:
         op._cache = None  # the finite differences leave a forward cached; do not keep it
+
+
+def check_function(f, *arrays, seed: int = 0, h: float = 1e-5) -> list[float]:
+    """Gradient-check a function of autograd Tensors in float64: the relative error per input.
+
+    ``f(*tensors)`` must return a size-1 ``layernet.autograd.Tensor``. The arrays are copied to
+    float64 Tensors with ``requires_grad=True``; the loss is ``f(...) * g`` for a random scalar g
+    drawn with ``seed`` (so a backward that ignores its upstream gradient is caught), its
+    gradients come from ``backward()`` (an input the result does not depend on counts as 0), and
+    each is compared with centred differences of ``f`` (run under ``no_grad``). Returns
+    ``[err_input0, err_input1, ...]`` with ``rel_error``'s formula and the bands of ``check_layer``.
+    """
+    from .autograd import Tensor, no_grad
+
+    xs = [np.array(x, dtype=np.float64) for x in arrays]
+    inputs = [Tensor(x.copy(), requires_grad=True) for x in xs]
+    out = f(*inputs)
+    if not isinstance(out, Tensor) or out.data.size != 1:
+        found = f"a Tensor of shape {out.data.shape}" if isinstance(out, Tensor) else type(out).__name__
+        raise ValueError(f"check_function: expected f to return a size-1 Tensor, found {found}")
+    g = float(_dout_rng(seed).standard_normal())
+    if out.requires_grad:  # else no input reaches the result: every gradient is 0
+        out.backward(np.full(out.data.shape, g))
+    analytic = [np.zeros_like(x) if t.grad is None else t.grad for t, x in zip(inputs, xs)]
+
+    def value():
+        with no_grad():
+            return float(f(*[Tensor(x) for x in xs]).data.reshape(())) * g
+
+    return [rel_error(a, numerical_gradient(value, x, h)) for a, x in zip(analytic, xs)]

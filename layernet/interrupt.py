@@ -5,8 +5,12 @@ While ``deferred_sigint(flag)`` is active in the main thread, the first SIGINT o
 the last finished step and raises ``KeyboardInterrupt`` itself. A second Ctrl-C raises at once
 (the state in memory is then not trusted, and the last checkpoint on disk stays as it was).
 
-Outside the main thread, or when someone else installed a SIGINT handler (not Python's default),
-nothing is changed and a Ctrl-C raises wherever it lands.
+Outside the main thread, or when a SIGINT handler other than Python's default is installed,
+nothing is changed. That handler may be an outer ``deferred_sigint`` sharing the flag (``run``
+keeps one over training *and* writing the run's files, so a Ctrl-C after the last epoch lets the
+files be finished); any other handler decides for itself.
+
+``flag.notice`` is what the first Ctrl-C prints (the runner changes it once training is over).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ class StopFlag:
 
     def __init__(self):
         self.requested = False
+        self.notice = "interrupt: stopping after this step (press Ctrl-C again to stop at once)"
 
 
 @contextlib.contextmanager
@@ -36,7 +41,7 @@ def deferred_sigint(flag: StopFlag, stream=None):
         if flag.requested:
             raise KeyboardInterrupt
         flag.requested = True
-        print("\ninterrupt: stopping after this step (press Ctrl-C again to stop at once)", file=stream, flush=True)
+        print(f"\n{flag.notice}", file=stream, flush=True)
 
     previous = signal.signal(signal.SIGINT, handler)
     try:

@@ -45,7 +45,12 @@ class Loss:
         dscores, self._dscores = self._dscores, None
         return dscores
 
-    def __call__(self, scores, y) -> float:
+    def __call__(self, scores, y):
+        """``forward(scores, y)``; on an autograd ``Tensor``, a size-1 Tensor recorded for ``backward``."""
+        if type(scores) is not np.ndarray and getattr(scores, "_autograd_tensor", False):
+            from .autograd.modules import call_loss  # the engine is imported only when it is used
+
+            return call_loss(self, scores, y)
         return self.forward(scores, y)
 
     # ------------------------------------------------------------------ validation

@@ -1,4 +1,4 @@
-"""Metrics and the training history: accuracy, the per-epoch ``History``, and its CSV files.
+"""Metrics and the training history: accuracy, the per-epoch ``TrainingHistory``, and its CSV files.
 
 Conventions:
 
@@ -8,8 +8,9 @@ Conventions:
   epoch's training examples of the loss and accuracy seen *during* the epoch (training-mode
   forward, weights still changing: Keras' running average, weighted by batch size);
   ``val_loss``/``val_acc`` are computed after the epoch in eval mode; ``lr`` is the learning rate
-  used during the epoch; ``time_s`` its wall time. A missing value (no validation data) is NaN in
-  memory and an empty cell in the CSV.
+  used during the epoch (its first step's, for a schedule updated every step); ``time_s`` its
+  wall time. A missing value (no validation data) is NaN in memory and an empty cell in the CSV.
+- A step row (``STEP_COLUMNS``) holds the step's loss and the ``lr`` that step used.
 - Floats are written with ``repr`` (shortest round-trip form), so a CSV read back gives the same
   float64 values bit for bit; ``time_s`` is rounded to milliseconds.
 - CSV rows are appended, flushed and fsynced (``CsvLog``); a whole file is rewritten atomically
@@ -27,7 +28,7 @@ import numpy as np
 from ._io import atomic_write
 
 HISTORY_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "time_s")
-STEP_COLUMNS = ("step", "epoch", "loss")
+STEP_COLUMNS = ("step", "epoch", "loss", "lr")
 _INT_COLUMNS = {"epoch", "step"}
 
 
@@ -90,8 +91,10 @@ def monitor_mode(monitor: str, mode: str = "auto") -> str:
     return "max" if monitor.endswith("acc") else "min"
 
 
-class History:
-    """Per-epoch rows (dicts over ``HISTORY_COLUMNS``) and per-step losses of one training run.
+class TrainingHistory:
+    """The trainer's record of one training run, growing as it trains: per-epoch rows (dicts
+    over ``HISTORY_COLUMNS``) and per-step losses; saved in checkpoints and as ``history.csv`` /
+    ``steps.csv``. (Plots read those files back as ``layernet.plot.RunCurves``.)
 
     ``history["val_acc"]`` is the list of that column over epochs; ``history.step_losses`` the
     list of every step's loss; ``history.as_dict()`` all columns as lists (Keras' ``history.history``).
@@ -102,19 +105,26 @@ class History:
     def __init__(self):
         self.rows: list[dict] = []
         self.steps: list[tuple[int, int, float]] = []  # (step, epoch, loss)
+        self.step_lrs: list[float] = []  # the lr each step used (NaN when unknown: older checkpoints)
 
     def append(self, row: dict) -> None:
         missing = [c for c in self.columns if c not in row]
         if missing:
-            raise ValueError(f"History.append: row lacks column(s) {', '.join(missing)}")
+            raise ValueError(f"TrainingHistory.append: row lacks column(s) {', '.join(missing)}")
         self.rows.append({c: row[c] for c in self.columns})
 
-    def add_step(self, step: int, epoch: int, loss: float) -> None:
+    def add_step(self, step: int, epoch: int, loss: float, lr: float = math.nan) -> None:
         self.steps.append((int(step), int(epoch), float(loss)))
+        self.step_lrs.append(float(lr))
+
+    def step_rows(self) -> list[tuple]:
+        """``(step, epoch, loss, lr)`` per step: the rows of steps.csv (``STEP_COLUMNS``)."""
+        lrs = self.step_lrs + [math.nan] * (len(self.steps) - len(self.step_lrs))
+        return [(*step, lr) for step, lr in zip(self.steps, lrs)]
 
     def __getitem__(self, column: str) -> list:
         if column not in self.columns:
-            raise KeyError(f"History has no column {column!r}; columns are {', '.join(self.columns)}")
+            raise KeyError(f"TrainingHistory has no column {column!r}; columns are {', '.join(self.columns)}")
         return [row[column] for row in self.rows]
 
     def __len__(self) -> int:
@@ -147,13 +157,15 @@ class History:
         for c in self.columns:
             dtype = np.int64 if c in _INT_COLUMNS else np.float64
             arrays[f"{prefix}{c}"] = np.array([row[c] for row in self.rows], dtype=dtype)
-        arrays["steps/step"] = np.array([s for s, _, _ in self.steps], dtype=np.int64)
-        arrays["steps/epoch"] = np.array([e for _, e, _ in self.steps], dtype=np.int64)
-        arrays["steps/loss"] = np.array([loss for _, _, loss in self.steps], dtype=np.float64)
+        rows = self.step_rows()
+        arrays["steps/step"] = np.array([s for s, _, _, _ in rows], dtype=np.int64)
+        arrays["steps/epoch"] = np.array([e for _, e, _, _ in rows], dtype=np.int64)
+        arrays["steps/loss"] = np.array([loss for _, _, loss, _ in rows], dtype=np.float64)
+        arrays["steps/lr"] = np.array([lr for _, _, _, lr in rows], dtype=np.float64)
         return arrays
 
     @classmethod
-    def from_arrays(cls, arrays: dict, prefix: str = "history/") -> "History":
+    def from_arrays(cls, arrays: dict, prefix: str = "history/") -> "TrainingHistory":
         history = cls()
         n = len(arrays[f"{prefix}epoch"])
         for i in range(n):
@@ -161,10 +173,12 @@ class History:
                 c: int(arrays[f"{prefix}{c}"][i]) if c in _INT_COLUMNS else float(arrays[f"{prefix}{c}"][i])
                 for c in cls.columns
             })
+        lrs = arrays["steps/lr"] if "steps/lr" in arrays else np.full(len(arrays["steps/step"]), np.nan)  # older checkpoints
         history.steps = [
             (int(s), int(e), float(loss))
             for s, e, loss in zip(arrays["steps/step"], arrays["steps/epoch"], arrays["steps/loss"])
         ]
+        history.step_lrs = [float(lr) for lr in lrs]
         return history
 
 

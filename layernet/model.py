@@ -49,13 +49,39 @@ class Sequential:
 
     # ------------------------------------------------------------------ running
     def forward(self, x, training: bool = False):
-        """Run every layer on ``x``; a shape error is reported with the layer that produced the input."""
+        """Run every layer on ``x``. A ValueError from layer i names it (``layer i Layer(...): ...``);
+        only when layer i's ``output_shape`` refuses its input's shape (a real shape mismatch) is it
+        reported as not fitting the output of layer i - 1."""
         for index, layer in enumerate(self.layers):
             try:
                 x = layer.forward(x, training=training)
             except ValueError as err:
-                raise ValueError(self._mismatch_message(index, err, getattr(x, "shape", None))) from None
+                shape = getattr(x, "shape", None)
+                if index > 0 and shape is not None and self._fits(layer, shape[1:]):
+                    message = str(err)  # most layers' messages start with their name already
+                    named = message.startswith((repr(layer), layer.name))
+                    raise ValueError(f"layer {index} {message}" if named else f"layer {index} {layer!r}: {message}") from None
+                raise ValueError(self._mismatch_message(index, err, shape)) from None
         return x
+
+    @staticmethod
+    def _fits(layer, sample_shape) -> bool:
+        try:
+            layer.output_shape(tuple(sample_shape))
+        except ValueError:
+            return False
+        return True
+
+    def min_train_batch(self, input_shape) -> tuple[int, int | None]:
+        """``(n, index)``: the fewest examples a training step accepts for a per-sample
+        ``input_shape``, and the index of the first layer that needs that many (None when n is 1)."""
+        need, where, shape = 1, None, tuple(input_shape)
+        for index, layer in enumerate(self.layers):
+            n = layer.min_train_batch(shape)
+            if n > need:
+                need, where = n, index
+            shape = layer.output_shape(shape)
+        return need, where
 
     def backward(self, dout, input_grad: bool = True):
         """Backpropagate ``dout`` (the gradient of the loss w.r.t. the output); returns dx.
@@ -80,7 +106,13 @@ class Sequential:
     def _first_trainable(self) -> int:
         return next((i for i, layer in enumerate(self.layers) if layer.num_params()), 0)
 
-    __call__ = forward
+    def __call__(self, x, training: bool = False):
+        """``forward(x, training)``; on an autograd ``Tensor``, one recorded node per layer."""
+        if type(x) is not np.ndarray and getattr(x, "_autograd_tensor", False):
+            from .autograd.modules import call_sequential  # the engine is imported only when it is used
+
+            return call_sequential(self, x, training)
+        return self.forward(x, training=training)
 
     def predict(self, x, batch_size: int = 256) -> np.ndarray:
         """Scores for ``x`` in eval mode, computed ``batch_size`` examples at a time."""
@@ -114,6 +146,11 @@ class Sequential:
         for prefix, layer in self.named_layers():
             for key, param in layer.params.items():
                 yield prefix + key, param, layer.grads.get(key)
+
+    def decayed_names(self) -> set[str]:
+        """Names of the parameters weight decay applies to, as each layer declares them
+        (``Layer.decayed``, containers asking their children): e.g. ``{"0.W", "2.0.W"}``."""
+        return {name for index, layer in enumerate(self.layers) for name in layer.decayed_names(f"{index}.")}
 
     def buffers(self):
         """Yield ``(name, buffer)`` for every non-trainable state array, e.g. ``("1.running_mean", ...)``."""
@@ -220,11 +257,19 @@ class Sequential:
     def summary(self, input_shape, print_fn=print) -> str:
         """A Keras-style table (index, layer, output shape, parameter count, totals); printed and returned.
 
+        A container's inner layers (a residual block's two paths, concat's branches) follow its row,
+        indented and numbered like their parameters (``3.0``, ``3.5``).
+
         ``input_shape`` is per-sample, e.g. ``(1, 28, 28)``; output shapes show the batch as None.
         """
         rows = [("#", "Layer", "Output shape", "Param #")]
+        shape_in = tuple(input_shape)
         for index, (layer, shape) in enumerate(zip(self.layers, self._layer_shapes(input_shape))):
-            rows.append((str(index), repr(layer), format_shape((None, *shape)), f"{layer.num_params():,}"))
+            text = layer.summary_text() if hasattr(layer, "summary_text") else repr(layer)
+            rows.append((str(index), text, format_shape((None, *shape)), f"{layer.num_params():,}"))
+            if hasattr(layer, "summary_rows"):  # containers (Residual, Concat): a row per inner layer
+                rows += layer.summary_rows(shape_in, f"{index}.")
+            shape_in = shape
         widths = [max(len(row[i]) for row in rows) for i in range(4)]
         rule = "-" * (sum(widths) + 6)
 

@@ -1,4 +1,4 @@
-"""First-order optimizers: SGD (momentum, Nesterov), RMSProp, Adam.
+"""First-order optimizers: SGD (momentum, Nesterov), RMSProp, Adam, AdamW, Adagrad, Adadelta.
 
 The update rules are those of cs231n's ``optim.py``. For a parameter ``w`` with gradient ``dw``,
 learning rate ``lr`` and per-parameter state arrays kept under the parameter's name:
@@ -11,6 +11,10 @@ learning rate ``lr`` and per-parameter state arrays kept under the parameter's n
 | RMSProp | ``cache`` | ``cache = decay * cache + (1 - decay) * dw**2``; ``w -= lr * dw / (sqrt(cache) + eps)`` |
 | Adam | ``m``, ``v``, step ``t`` | ``t += 1``; ``m = b1*m + (1-b1)*dw``; ``v = b2*v + (1-b2)*dw**2``; |
 |      |                        | ``w -= lr * (m / (1-b1**t)) / (sqrt(v / (1-b2**t)) + eps)`` |
+| AdamW | as Adam | ``w -= lr * weight_decay * w`` (decoupled, before the Adam step on the raw ``dw``) |
+| Adagrad | ``sum`` (starts at 0) | ``sum += dw**2``; ``w -= lr * dw / (sqrt(sum) + eps)`` (``lr_decay`` 0) |
+| Adadelta | ``square_avg``, ``acc_delta`` | ``a = rho*a + (1-rho)*dw**2``; ``d = sqrt(u + eps) / sqrt(a + eps) * dw``; |
+|          |                              | ``u = rho*u + (1-rho)*d**2``; ``w -= lr * d`` |
 
 Conventions, where implementations differ:
 
@@ -20,9 +24,11 @@ Conventions, where implementations differ:
   and differ only in how a velocity built under an old ``lr`` carries over after ``lr`` changes.
 - Adam increments ``t`` before the bias correction, so the first step uses ``1 - b1**1``.
 - ``weight_decay`` (coupled L2, as PyTorch's ``weight_decay``) adds ``weight_decay * w`` to ``dw``
-  -- the derivative of ``0.5 * weight_decay * ||w||^2`` -- for *weights only*: parameters whose
-  name ends in ``W`` (``"0.W"``, ``"2.layers.0.W"``), not biases ``b`` nor batch-norm
-  ``gamma``/``beta``.
+  -- the derivative of ``0.5 * weight_decay * ||w||^2`` -- for the parameters the model names in
+  ``model.decayed_names()``: each layer declares its own (``Layer.decayed``: weights, not biases
+  nor batch-norm ``gamma``/``beta``), containers ask their children. Adagrad and Adadelta couple
+  it the same way (as ``torch.optim``); AdamW decouples it (Loshchilov & Hutter 2019) and decays
+  the same set of parameters.
 
 ``opt.step(model)`` updates every ``(name, param, grad)`` of ``model.parameters()`` in place
 (``param -= ...`` on the same array object, so layers keep their references). ``opt.lr`` may be
@@ -36,13 +42,16 @@ from __future__ import annotations
 import numpy as np
 
 from ._validation import check_fraction, check_positive, invalid_argument
-from .kernels.optim import adam_update, rmsprop_update, sgd_momentum_update, sgd_update
+from .kernels.optim import (
+    adadelta_update,
+    adagrad_update,
+    adam_update,
+    adamw_update,
+    rmsprop_update,
+    sgd_momentum_update,
+    sgd_update,
+)
 from .registry import OPTIMIZERS
-
-
-def is_weight(name: str) -> bool:
-    """True for parameters that weight decay applies to: the last name component is ``W``."""
-    return name.rsplit(".", 1)[-1] == "W"
 
 
 class Optimizer:
@@ -75,6 +84,7 @@ class Optimizer:
     def step(self, model) -> None:
         """Apply one update to every parameter of ``model.parameters()``, in place."""
         self.t += 1
+        decayed = self._decayed(model) if self.weight_decay else set()
         for name, param, grad in model.parameters():
             if grad is None:
                 raise ValueError(f"{self._name}.step: parameter '{name}' has no gradient (run backward first)")
@@ -83,7 +93,7 @@ class Optimizer:
                     f"{self._name}.step: gradient of '{name}' has shape {grad.shape}, "
                     f"the parameter has shape {param.shape}"
                 )
-            decay = self.weight_decay if is_weight(name) else 0.0
+            decay = self.weight_decay if name in decayed else 0.0
             grad = np.ascontiguousarray(grad, dtype=param.dtype)
             if param.flags.c_contiguous:
                 self._update(name, param, grad, decay)
@@ -91,6 +101,16 @@ class Optimizer:
                 target = np.ascontiguousarray(param)
                 self._update(name, target, grad, decay)
                 param[...] = target
+
+    def _decayed(self, model) -> set[str]:
+        """The names of the parameters weight decay applies to, as the model declares them."""
+        declared = getattr(model, "decayed_names", None)
+        if declared is None:
+            raise TypeError(
+                f"{self._name}.step: weight_decay={self.weight_decay} needs a model with decayed_names() "
+                f"(the parameters it applies to, as Sequential has); found {type(model).__name__} without it"
+            )
+        return set(declared())
 
     def _update(self, name: str, param: np.ndarray, grad: np.ndarray, weight_decay: float) -> None:
         """Update the C-contiguous ``param`` in place from ``grad`` (same shape and dtype, contiguous),
@@ -244,3 +264,70 @@ def clip_grad_norm(model, max_norm: float) -> float:
         for grad in grads:
             grad *= grad.dtype.type(scale)
     return norm
+@OPTIMIZERS.register("adamw")
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter 2019), PyTorch's ``AdamW``.
+
+    Each step first shrinks the weights, ``w -= lr * weight_decay * w``, then takes Adam's step
+    on the raw gradient (the decay never enters ``m`` or ``v``). The decay applies to the same
+    parameters as the other optimizers' coupled decay (weights, not biases or normalisation
+    parameters); the default ``weight_decay`` is PyTorch's 1e-2.
+    """
+
+    def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+                 weight_decay: float = 1e-2):
+        super().__init__(lr, beta1, beta2, eps, weight_decay)
+
+    def _update(self, name, param, grad, weight_decay):
+        dtype = param.dtype.type
+        b1, b2, t = self.beta1, self.beta2, self.t
+        adamw_update(_flat(param), _flat(grad), self._slot("m", name, param), self._slot("v", name, param),
+                     dtype(self.lr), dtype(b1), dtype(1 - b1), dtype(b2), dtype(1 - b2), dtype(self.eps),
+                     dtype(1 - b1**t), dtype(1 - b2**t), dtype(self.lr * weight_decay))
+
+
+@OPTIMIZERS.register("adagrad")
+class Adagrad(Optimizer):
+    """Adagrad (Duchi et al. 2011): divide by the root of the summed squared gradients; PyTorch's
+    ``Adagrad`` (see the module table). ``lr_decay`` anneals the step as PyTorch does, with
+    lr_t = lr / (1 + (t - 1) * lr_decay) at step t; the accumulator ``sum`` starts at
+    ``initial_accumulator_value`` (0 by default)."""
+
+    slots = ("sum",)
+    _options = ("eps", "lr_decay", "initial_accumulator_value")
+
+    def __init__(self, lr: float = 1e-2, eps: float = 1e-10, weight_decay: float = 0.0, lr_decay: float = 0.0,
+                 initial_accumulator_value: float = 0.0):
+        self.eps = check_positive("Adagrad", "eps", eps)
+        self.lr_decay = check_positive("Adagrad", "lr_decay", lr_decay, allow_zero=True)
+        self.initial_accumulator_value = check_positive("Adagrad", "initial_accumulator_value",
+                                                        initial_accumulator_value, allow_zero=True)
+        super().__init__(lr, weight_decay)
+
+    def _update(self, name, param, grad, weight_decay):
+        dtype = param.dtype.type
+        if name not in self.state["sum"]:
+            self.state["sum"][name] = np.full_like(param, self.initial_accumulator_value)
+        clr = self.lr / (1 + (self.t - 1) * self.lr_decay)
+        adagrad_update(_flat(param), _flat(grad), self._slot("sum", name, param), dtype(clr), dtype(self.eps),
+                       dtype(weight_decay))
+
+
+@OPTIMIZERS.register("adadelta")
+class Adadelta(Optimizer):
+    """Adadelta (Zeiler 2012): steps scaled by the ratio of running RMS of updates and of gradients;
+    PyTorch's ``Adadelta`` (``lr`` multiplies the step, 1.0 by default; see the module table)."""
+
+    slots = ("square_avg", "acc_delta")
+    _options = ("rho", "eps")
+
+    def __init__(self, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0.0):
+        self.rho = check_fraction("Adadelta", "rho", rho)
+        self.eps = check_positive("Adadelta", "eps", eps)
+        super().__init__(lr, weight_decay)
+
+    def _update(self, name, param, grad, weight_decay):
+        dtype = param.dtype.type
+        adadelta_update(_flat(param), _flat(grad), self._slot("square_avg", name, param),
+                        self._slot("acc_delta", name, param), dtype(self.lr), dtype(self.rho), dtype(1 - self.rho),
+                        dtype(self.eps), dtype(weight_decay))

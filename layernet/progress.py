@@ -1,20 +1,32 @@
 """Training progress display: a tqdm bar per epoch, one plain line per epoch, or nothing.
 
+Everything goes to stderr (progress and logs), so stdout carries only a command's results and
+``RUN=$(layernet train cfg.yaml)`` captures the run directory alone.
+
 ``verbose`` modes:
 
-- ``"auto"``: a bar when the output is a terminal or the code runs in Jupyter; otherwise one
-  line per epoch, so CI logs and redirected output never fill with carriage returns.
-- ``"bar"``: always the tqdm bar (running loss/acc after every step, val metrics at the end).
-- ``"epoch"``: always one line per epoch, e.g.
-  ``epoch 3/10  loss 0.3123  acc 0.9120  val_loss 0.2871  val_acc 0.9250  lr 0.001  1.2s``
+- ``"auto"``: a bar when stderr is a terminal that reports its width (or the code runs in
+  Jupyter); otherwise one line per epoch, so CI logs, redirected output and terminals that
+  report 0 columns never fill with carriage returns.
+- ``"bar"``: a tqdm bar during each epoch (running loss/acc as its short postfix), replaced at
+  the end of the epoch by the epoch's plain line, so val_acc shows even in 80 columns.
+- ``"epoch"``: one line per epoch (at most 80 characters for usual values), e.g.
+  ``epoch 3/10 loss 0.3123 acc 0.9120 val_loss 0.2871 val_acc 0.9250 lr 0.001 1.2s``
 - ``"quiet"``: nothing.
+
+``compile_notice(progress)``: while training, the first Numba compilation (the kernel cache is
+cold: a fresh install, or kernels changed) prints ``compiling kernels (once) ...``.
+Numba announces a compilation only on a cache miss, so a warm cache costs nothing.
 
 Keras' integers are accepted too: 0 -> quiet, 1 -> bar, 2 -> epoch; ``True`` -> auto, ``False`` -> quiet.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
+import os
 import sys
 
 MODES = ("auto", "bar", "epoch", "quiet")
@@ -42,9 +54,19 @@ def resolve_mode(verbose, stream=None) -> str:
         raise ValueError(f"verbose: expected one of {', '.join(MODES)}, found {verbose!r}")
     if verbose != "auto":
         return verbose
-    stream = sys.stdout if stream is None else stream
+    stream = sys.stderr if stream is None else stream
+    if in_notebook():
+        return "bar"
     isatty = getattr(stream, "isatty", None)
-    return "bar" if in_notebook() or (isatty is not None and isatty()) else "epoch"
+    return "bar" if isatty is not None and isatty() and terminal_columns(stream) != 0 else "epoch"
+
+
+def terminal_columns(stream) -> int | None:
+    """The width ``stream``'s terminal reports (0 for some pseudo-terminals), None if unknown."""
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return None
 
 
 def _fmt(value) -> str:
@@ -52,12 +74,12 @@ def _fmt(value) -> str:
 
 
 def epoch_line(row: dict, epochs: int) -> str:
-    """The one-line summary of a history row."""
+    """The one-line summary of a history row (78 characters for epoch 10/10 with validation)."""
     parts = [f"epoch {row['epoch']}/{epochs}", f"loss {_fmt(row['train_loss'])}", f"acc {_fmt(row['train_acc'])}"]
     if not math.isnan(row["val_loss"]):
         parts += [f"val_loss {_fmt(row['val_loss'])}", f"val_acc {_fmt(row['val_acc'])}"]
     parts += [f"lr {row['lr']:.3g}", f"{row['time_s']:.1f}s"]
-    return "  ".join(parts)
+    return " ".join(parts)
 
 
 class Progress:
@@ -65,7 +87,7 @@ class Progress:
 
     def __init__(self, epochs: int, stream=None):
         self.epochs = epochs
-        self.stream = sys.stdout if stream is None else stream
+        self.stream = sys.stderr if stream is None else stream
 
     def start_epoch(self, epoch: int, steps: int, done: int = 0) -> None:
         """Epoch ``epoch`` (1-based) of ``steps`` batches begins, ``done`` of them already run (resume)."""
@@ -94,7 +116,8 @@ class EpochLines(Progress):
 
 
 class Bar(Progress):
-    """A tqdm bar per epoch (``tqdm.auto`` in Jupyter), with running loss/acc as its postfix."""
+    """A tqdm bar per epoch (``tqdm.auto`` in Jupyter), with running loss/acc as its postfix; at the
+    end of the epoch the bar is cleared and the epoch's plain line (with the val metrics) printed."""
 
     def __init__(self, epochs, stream=None):
         super().__init__(epochs, stream)
@@ -108,21 +131,15 @@ class Bar(Progress):
     def start_epoch(self, epoch, steps, done=0):
         self.close()
         self._bar = self._tqdm(total=steps, initial=done, desc=f"epoch {epoch}/{self.epochs}", unit="step",
-                               file=self.stream, leave=True, dynamic_ncols=True)
+                               file=self.stream, leave=False, dynamic_ncols=True)
 
     def step(self, loss, acc):
         self._bar.set_postfix({"loss": f"{loss:.4f}", "acc": f"{acc:.4f}"}, refresh=False)
         self._bar.update(1)
 
     def end_epoch(self, row):
-        if self._bar is None:
-            return
-        postfix = {"loss": _fmt(row["train_loss"]), "acc": _fmt(row["train_acc"])}
-        if not math.isnan(row["val_loss"]):
-            postfix.update(val_loss=_fmt(row["val_loss"]), val_acc=_fmt(row["val_acc"]))
-        postfix["lr"] = f"{row['lr']:.3g}"
-        self._bar.set_postfix(postfix, refresh=True)
         self.close()
+        print(epoch_line(row, self.epochs), file=self.stream, flush=True)
 
     def message(self, text):
         if self._bar is not None:
@@ -140,3 +157,24 @@ def make_progress(verbose, epochs: int, stream=None) -> Progress:
     """The display for ``verbose`` (see the module docstring)."""
     mode = resolve_mode(verbose, stream)
     return {"bar": Bar, "epoch": EpochLines, "quiet": Progress}[mode](epochs, stream)
+
+
+@contextlib.contextmanager
+def compile_notice(progress: Progress):
+    """Say ``compiling kernels (once) ...`` through ``progress`` at the first Numba compilation
+    while the block runs (once per block); silent when every kernel loads from the cache."""
+    from numba.core import event
+
+    class Notice(event.Listener):
+        said = False
+
+        def on_start(self, ev):
+            if not self.said:
+                self.said = True
+                progress.message("compiling kernels (once) ...")
+
+        def on_end(self, ev):
+            pass
+
+    with event.install_listener("numba:compile", Notice()):
+        yield

@@ -4,7 +4,7 @@ A run directory holds
 
 - ``config.yaml``: the resolved config (every default filled in);
 - ``history.csv`` (epoch, train_loss, train_acc, val_loss, val_acc, lr, time_s) and ``steps.csv``
-  (step, epoch, loss), see ``layernet.metrics``;
+  (step, epoch, loss, lr), see ``layernet.metrics``;
 - ``checkpoints/last.npz`` and ``checkpoints/best.npz``, see ``layernet.checkpoint``;
 - ``summary.json``: ``status`` (running, completed, early_stopping, nan, interrupted, error) and
   ``stop_reason`` (a sentence), epochs and steps run, the monitored metric's best epoch and value,
@@ -12,7 +12,7 @@ A run directory holds
   split (when the data set has one and the run did not stop on an error), wall time, how many
   times the run was resumed, and the versions of layernet, numpy, numba and Python;
 - ``vocabulary.json`` for a character model (``dataset: text``): its characters in index order;
-- ``loss.png``/``accuracy.png`` when ``output.plots`` is on and ``layernet.plotting`` exists.
+- ``loss.png``/``accuracy.png`` when ``output.plots`` is on and ``layernet.plot`` exists.
 
 Seeding: ``seed`` fixes the validation split (and the spiral's points), the initial weights
 (``Sequential.from_config(rng=seed)``) and the trainer's shuffling, so the same config gives the
@@ -27,12 +27,15 @@ import datetime
 import importlib.util
 import json
 import platform
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from ._io import atomic_write
 from .checkpoint import load_checkpoint, load_model_state
+from .interrupt import deferred_sigint
+from .progress import resolve_mode
 from .trainer import CheckpointError, Trainer, TrainingDiverged
 
 # Not ``layernet/run.py``: a submodule named ``run`` would shadow the function ``layernet.run``.
@@ -43,7 +46,7 @@ def _build(run_config, cfg: dict, dataset):
 
     The layer stack is checked against the data first (a ``ConfigError`` naming file:line and the layer).
     """
-    from .config import check_model_shapes
+    from .config import check_augment, check_model_shapes
     from .model import Sequential
     from .losses import make_loss
     from .registry import OPTIMIZERS, SCHEDULES
@@ -55,6 +58,7 @@ def _build(run_config, cfg: dict, dataset):
             fill_vocabulary_sizes(layers, len(dataset.vocabulary))
     check_model_shapes(run_config, dataset.input_shape, num_classes=dataset.num_classes,
                        label_shape=dataset.label_shape)
+    check_augment(run_config, dataset.input_shape)
     model = Sequential.from_config(cfg["model"], input_shape=dataset.input_shape, rng=cfg["seed"])
     loss = make_loss(cfg["model"]["loss"])
     opt_cfg = dict(cfg["optimizer"])
@@ -65,6 +69,13 @@ def _build(run_config, cfg: dict, dataset):
         schedule = SCHEDULES.get(sched_cfg.pop("type"))(
             base_lr=optimizer.lr, epochs=cfg["trainer"]["epochs"], **sched_cfg)
     return model, loss, optimizer, schedule
+
+
+def _augment(cfg: dict):
+    """The training-batch augmentation of ``data.augment`` (seeded with the run's seed), or None."""
+    from .data.augment import Augment
+
+    return Augment.from_config(cfg["data"].get("augment"), cfg["seed"])
 
 
 def load_run_data(cfg: dict):
@@ -182,16 +193,107 @@ def _test_best(trainer: Trainer, run_dir: Path, dataset) -> dict | None:
     return None
 
 
+#: Keys a resume may change: how long to train (``trainer.epochs``, which is also the schedule's
+#: length, see ``Schedule.stretch``), what to print, where output goes and where the (checksummed)
+#: data files are found. Anything else would make the resumed run another run than its checkpoint's.
+RESUME_SAFE = (("trainer", "epochs"), ("trainer", "verbose"), ("output",), ("data", "root"), ("data", "download"))
+_SAFE_TEXT = "trainer.epochs, trainer.verbose, output.*, data.root and data.download"
+
+
+def _config_name(config) -> str:
+    return str(config) if isinstance(config, (str, Path)) else "the given config"
+
+
+def _differences(new, old, path=()):
+    """Yield the paths (tuples of keys and list indices) where two resolved configs differ, in ``new``'s order."""
+    if isinstance(new, dict) and isinstance(old, dict):
+        for key in [*new, *(k for k in old if k not in new)]:
+            yield from _differences(new.get(key, _MISSING), old.get(key, _MISSING), (*path, key))
+    elif isinstance(new, list) and isinstance(old, list) and len(new) == len(old):
+        for index, (a, b) in enumerate(zip(new, old)):
+            yield from _differences(a, b, (*path, index))
+    elif new != old:
+        yield path
+
+
+_MISSING = object()
+
+
+def _get(node, path):
+    for key in path:
+        node = node.get(key, _MISSING) if isinstance(node, dict) else node[key]
+    return node
+
+
+def check_resume_config(cfg: dict, stored: dict, overrides, *, config_name: str, run_dir: Path) -> None:
+    """Refuse to resume with a config (``config_name`` and ``overrides``, resolved into ``cfg``) that
+    differs from the run's own (``stored``) in a key outside ``RESUME_SAFE``: a one-line ValueError
+    naming the first such key, both values and where the change came from."""
+    from .config.overrides import parse_override
+
+    for path in _differences(cfg, stored):
+        if any(path[:len(safe)] == safe for safe in RESUME_SAFE):
+            continue
+        dotted = "".join(f"[{key}]" if isinstance(key, int) else f".{key}" for key in path).lstrip(".")
+        source = next((f"override {text!r}" for text in reversed(list(overrides))
+                       if path[:len(key := tuple(int(p) if p.isdigit() else p for p in parse_override(text)[0]))]
+                       == key), config_name)
+        show = (lambda value: "(absent)" if value is _MISSING else repr(value))
+        raise ValueError(
+            f"--resume {display_path(run_dir)}: {source} changes {dotted} from {show(_get(stored, path))} to "
+            f"{show(_get(cfg, path))}; only {_SAFE_TEXT} may change on resume (without CONFIG the run's own "
+            "config.yaml is used)")
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped ``run``; ``run_dir`` is the run directory (resumable when it holds
+    ``checkpoints/last.npz``). A ``KeyboardInterrupt``, so code that catches that still does."""
+
+    def __init__(self, run_dir: Path):
+        super().__init__(str(run_dir))
+        self.run_dir = Path(run_dir)
+
+
+def display_path(path) -> str:
+    """``path`` relative to the working directory when it lies inside it, else absolute."""
+    path = Path(path)
+    with contextlib.suppress(ValueError):
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    return str(path)
+
+
+def result_line(summary: dict, run_dir) -> str:
+    """The one line a finished run ends with: the test score of the checkpoint it came from,
+    that checkpoint's epoch, and the run directory (the best validation score without a test split)."""
+    where = f"run directory {display_path(run_dir)}"
+    if summary.get("test_acc") is not None:
+        which = summary["test_checkpoint"]
+        epoch = summary["best_epoch"] if which == "best" else (summary["last_checkpoint"] or {}).get("epoch")
+        return (f"test acc {summary['test_acc']:.4f}, loss {summary['test_loss']:.4f} "
+                f"({which} checkpoint, epoch {epoch}); {where}")
+    if summary.get("best_epoch") is not None and summary.get("best_value") is not None:
+        return (f"best {summary['monitor']} {summary['best_value']:.4f} at epoch {summary['best_epoch']} "
+                f"(no test split); {where}")
+    return where
+
+
 def run(config=None, resume=None, *, overrides=(), verbose=None) -> Path:
     """Train from ``config`` (a YAML path, a dict or a RunConfig) and return the run directory.
 
     ``resume``: an existing run directory to continue in, from its ``checkpoints/last.npz`` (the
-    config defaults to that directory's ``config.yaml``). A model that does not fit the checkpoint
-    raises ValueError naming the first mismatching parameter and both shapes. ``verbose`` overrides
+    config defaults to that directory's ``config.yaml``; the config and ``overrides`` may differ
+    from it only in ``RESUME_SAFE`` keys, see ``check_resume_config``). A model that does not fit
+    the checkpoint raises ValueError naming the first mismatching parameter and both shapes. ``verbose`` overrides
     ``trainer.verbose``. Raises ``TrainingDiverged`` (one-line message naming the step) on a
     non-finite loss, ``CheckpointError`` when a checkpoint cannot be written (both
-    ``TrainingError``: the CLI exits 1) and re-raises ``KeyboardInterrupt`` (exit 130), each after
-    writing the summary. Config and data problems are ValueErrors (exit 2).
+    ``TrainingError``: the CLI exits 1) and ``RunInterrupted`` (a ``KeyboardInterrupt``; exit 130)
+    when Ctrl-C stops training, each after writing the summary. Config and data problems are
+    ValueErrors (exit 2).
+
+    Unless quiet, the run directory is printed to stderr when the run starts, and a finished run
+    ends with ``result_line`` there. Ctrl-C after the last epoch interrupts nothing: the test
+    score, plots and summary are written as for any finished run (a second Ctrl-C stops at once
+    and records the run as interrupted; ``--resume`` then writes the missing files).
     """
     run_dir = None
     if resume is not None:
@@ -204,22 +306,32 @@ def run(config=None, resume=None, *, overrides=(), verbose=None) -> Path:
     if config is None:
         raise ValueError("run: give a config (a YAML file or a dict), or a run directory to resume")
     run_config, cfg = _resolve(config, overrides)
+    if resume is not None:
+        check_resume_config(cfg, _resolve(run_dir / "config.yaml")[1], overrides, config_name=_config_name(config),
+                            run_dir=run_dir)
     dataset = load_run_data(cfg)
     model, loss, optimizer, schedule = _build(run_config, cfg, dataset)
     trainer_cfg, ckpt_cfg = cfg["trainer"], cfg["checkpoint"]
+    if verbose is None:
+        verbose = trainer_cfg.get("verbose", "auto")
     if run_dir is None:
         run_dir = create_run_dir(cfg["output"]["dir"], cfg["name"])
     trainer = Trainer(model, loss, optimizer, schedule, batch_size=trainer_cfg["batch_size"],
                       epochs=trainer_cfg["epochs"], seed=cfg["seed"], early_stopping=trainer_cfg.get("early_stopping"),
                       checkpoint_dir=run_dir / "checkpoints", checkpoint_every=ckpt_cfg["every_epochs"],
-                      keep_best=ckpt_cfg["keep_best"], monitor=ckpt_cfg["monitor"],
-                      verbose=trainer_cfg.get("verbose", "auto") if verbose is None else verbose, history_dir=run_dir,
+                      keep_best=ckpt_cfg["keep_best"], monitor=ckpt_cfg["monitor"], verbose=verbose,
+                      history_dir=run_dir, drop_last=trainer_cfg.get("drop_last", False), augment=_augment(cfg),
                       clip_grad_norm=trainer_cfg.get("clip_grad_norm"))
+    say = _say if resolve_mode(verbose, sys.stderr) != "quiet" else (lambda text: None)
     resumed = 0
     if resume is not None:
         trainer.restore(run_dir / "checkpoints" / "last.npz")
         previous = run_dir / "summary.json"
         resumed = 1 + (json.loads(previous.read_text()).get("resumed", 0) if previous.is_file() else 0)
+        say(f"resuming {display_path(run_dir)} from step {trainer.step} ({trainer.epoch} of {trainer.epochs} "
+            "epochs finished)")
+    else:
+        say(f"run directory: {display_path(run_dir)}")
     import yaml
 
     with atomic_write(run_dir / "config.yaml") as handle:
@@ -228,27 +340,59 @@ def run(config=None, resume=None, *, overrides=(), verbose=None) -> Path:
         from .data.text import save_vocabulary
 
         save_vocabulary(run_dir, dataset.vocabulary)
-    _write_json(run_dir / "summary.json", _summary(cfg, trainer, "running", None, None, resumed))
+
+    def write_summary(status, reason=None, test=None) -> dict:
+        summary = _summary(cfg, trainer, status, reason, test, resumed)
+        _write_json(run_dir / "summary.json", summary)
+        return summary
+
+    write_summary("running")
+    with deferred_sigint(trainer.stop_flag):  # one handler over training and the run's files (fit nests in it)
+        _fit(trainer, dataset, run_dir, write_summary)
+        trainer.stop_flag.notice = ("interrupt: training has finished; writing its test score, plots and summary "
+                                    "(press Ctrl-C again to stop at once)")
+        summary = _write_results(trainer, dataset, run_dir, write_summary, plots=cfg["output"].get("plots"))
+        if trainer.stop_flag.requested:
+            say("interrupt: the run had finished its last epoch; its files are complete")
+        say(result_line(summary, run_dir))
+    return run_dir
+
+
+def _fit(trainer: Trainer, dataset, run_dir: Path, write_summary) -> None:
+    """``trainer.fit`` on the data set; a stop other than completion is recorded in summary.json."""
     try:
         trainer.fit(dataset.x_train, dataset.y_train, dataset.x_val, dataset.y_val)
     except KeyboardInterrupt:
-        _write_json(run_dir / "summary.json", _summary(cfg, trainer, "interrupted", None, None, resumed))
-        raise
+        write_summary("interrupted")
+        raise RunInterrupted(run_dir) from None
     except TrainingDiverged as err:
-        reason = f"{err}; checkpoints/last.npz keeps the last good state"
-        _write_json(run_dir / "summary.json", _summary(cfg, trainer, "nan", reason, None, resumed))
+        write_summary("nan", f"{err}; checkpoints/last.npz keeps the last good state")
         raise TrainingDiverged(f"{err} (run directory {run_dir})", err.step, err.epoch) from None
     except CheckpointError as err:
         with contextlib.suppress(OSError):  # the disk may be just as full for the summary
-            _write_json(run_dir / "summary.json", _summary(cfg, trainer, "error", str(err), None, resumed))
+            write_summary("error", str(err))
         raise
-    test = _test_best(trainer, run_dir, dataset)
-    _write_json(run_dir / "summary.json", _summary(cfg, trainer, trainer.stop_reason, None, test, resumed))
-    if cfg["output"].get("plots") and importlib.util.find_spec("layernet.plotting") is not None:
-        from .plotting import save_run_plots
 
-        save_run_plots(run_dir)
-    return run_dir
+
+def _write_results(trainer: Trainer, dataset, run_dir: Path, write_summary, plots: bool) -> dict:
+    """After training: the test score of the best checkpoint, summary.json, then the plots (which
+    mark the summary's best epoch). Returns the summary. A Ctrl-C (the second one: the first only
+    sets the flag) records the run as interrupted; ``--resume`` writes the files again."""
+    try:
+        summary = write_summary(trainer.stop_reason, None, _test_best(trainer, run_dir, dataset))
+        if plots and importlib.util.find_spec("layernet.plot") is not None:
+            from .plot import save_run_plots
+
+            save_run_plots(run_dir)
+    except KeyboardInterrupt:
+        write_summary("interrupted", "interrupted (Ctrl-C) while writing the run's files after the last epoch; "
+                                     "--resume writes them")
+        raise RunInterrupted(run_dir) from None
+    return summary
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
 
 
 def evaluate_run(run_dir, split: str = "test", checkpoint: str = "best", predictions: bool = False) -> dict:

@@ -24,6 +24,17 @@ metric beats the best so far by the *relative* ``threshold`` (PyTorch's default 
 ``cooldown`` epochs after a reduction are not counted. ``mode="auto"`` means max for a monitor
 ending in ``acc``, min otherwise. A NaN metric is never an improvement.
 
+Extending or shortening a run (``--resume RUN trainer.epochs=25`` after 20 epochs): ``Trainer.restore``
+calls ``schedule.stretch(epochs, anchor)`` with the new total and the last epoch already trained
+(0-based). Schedules that do not depend on ``epochs`` (constant, step, exponential,
+reduce_on_plateau) go on unchanged. The cosine continues from where it was: the phase of epoch
+``anchor`` is kept and the rest of the half cosine, down to ``min_lr`` at epoch ``epochs``, is
+spread over the new remaining epochs, ``phase(e) = p_a + (1 - p_a) * (e - a) / (E - a)`` for
+``e >= a`` (``a`` the anchor, ``p_a`` its phase). So a finished 20-epoch cosine resumed to 25
+trains epochs 21-25 at small, still decreasing lrs below epoch 20's, never at ``min_lr`` followed
+by a jump; a run resumed mid-way bends smoothly into the longer (or shorter) tail. Warmup epochs
+are never stretched.
+
 ``state_dict()`` is flat and numeric (``{"epoch", "lr", ...}``) for an .npz checkpoint.
 ``get_config()`` gives ``{"type", options...}`` without ``base_lr`` and ``epochs``, which come from
 the optimizer and the trainer.
@@ -43,6 +54,7 @@ class Schedule:
     """Base class for schedules whose lr is a function of the epoch alone (``lr_at``)."""
 
     _options: tuple[str, ...] = ()  # constructor options, for get_config and repr
+    _optional_state: tuple[str, ...] = ()  # state keys older checkpoints may lack (then the constructor's value)
 
     def __init__(self, base_lr: float, epochs: int | None = None):
         self._name = type(self).__name__
@@ -63,13 +75,18 @@ class Schedule:
         self.lr = self.lr_at(self.epoch)
         return self.lr
 
+    def stretch(self, epochs: int, anchor: int) -> None:
+        """The run now has ``epochs`` epochs in total; epoch ``anchor`` (0-based) is the last one
+        trained at this schedule's lr. Here only ``epochs`` changes (the lr does not depend on it)."""
+        self.epochs = check_int(self._name, "epochs", epochs)
+
     def state_dict(self) -> dict[str, np.ndarray]:
         return {"epoch": np.array(self.epoch, dtype=np.int64), "lr": np.array(self.lr, dtype=np.float64)}
 
     def load_state_dict(self, state: dict) -> None:
         """Restore ``state_dict()``'s arrays; ValueError naming a missing or unexpected key."""
         expected = set(self.state_dict())
-        for key in sorted(expected.symmetric_difference(state)):
+        for key in sorted(expected.symmetric_difference(state) - set(self._optional_state)):
             what = "missing" if key in expected else "unexpected"
             raise ValueError(
                 f"{self._name}.load_state_dict: {what} array '{key}' "
@@ -137,9 +154,14 @@ class ExponentialDecay(Schedule):
 @SCHEDULES.register("cosine")
 class CosineDecay(Schedule):
     """Linear warmup over ``warmup_epochs``, then half a cosine from ``base_lr`` towards ``min_lr``
-    at epoch ``epochs`` (the last epoch, ``epochs - 1``, is one step short of ``min_lr``)."""
+    at epoch ``epochs`` (the last epoch, ``epochs - 1``, is one step short of ``min_lr``).
+
+    The cosine's phase runs from 0 at epoch ``anchor`` (``warmup_epochs`` until a resume stretches
+    the schedule, see the module docstring) to 1 at epoch ``epochs``; ``anchor``, its phase and
+    ``epochs`` are part of the state, so a stretched run resumes bit for bit."""
 
     _options = ("min_lr", "warmup_epochs")
+    _optional_state = ("epochs", "anchor", "anchor_phase")
 
     def __init__(self, base_lr: float, epochs: int | None = None, min_lr: float = 0.0, warmup_epochs: int = 0):
         super().__init__(base_lr, epochs)
@@ -153,14 +175,42 @@ class CosineDecay(Schedule):
             raise invalid_argument(
                 self._name, "warmup_epochs", f"fewer than epochs={self.epochs} warmup epochs", warmup_epochs
             )
+        self.anchor, self.anchor_phase = self.warmup_epochs, 0.0
         self._start()
+
+    def phase(self, epoch: int) -> float:
+        """How far along the half cosine epoch ``epoch`` is: 0 at ``anchor``, 1 (``min_lr``) at ``epochs``."""
+        a, p = self.anchor, self.anchor_phase
+        return min(1.0, p + (1.0 - p) * (epoch - a) / (self.epochs - a))
 
     def lr_at(self, epoch):
         warmup = self.warmup_epochs
         if epoch < warmup:
             return self.base_lr * (epoch + 1) / (warmup + 1)
-        progress = min(1.0, (epoch - warmup) / (self.epochs - warmup))
-        return self.min_lr + (self.base_lr - self.min_lr) * (1 + math.cos(math.pi * progress)) / 2
+        return self.min_lr + (self.base_lr - self.min_lr) * (1 + math.cos(math.pi * self.phase(epoch))) / 2
+
+    def stretch(self, epochs, anchor):
+        """Keep the phase of epoch ``anchor`` and spread the rest of the cosine over ``epochs``."""
+        epochs = check_int(self._name, "epochs", epochs)
+        if epochs <= max(anchor, self.warmup_epochs):
+            raise invalid_argument(self._name, "epochs", f"more than {max(anchor, self.warmup_epochs)} "
+                                   "(the epochs already trained and the warmup)", epochs)
+        if anchor >= self.warmup_epochs:
+            self.anchor, self.anchor_phase = int(anchor), self.phase(anchor)
+        self.epochs = epochs
+        self.lr = self.lr_at(self.epoch)
+
+    def state_dict(self):
+        state = super().state_dict()
+        state["epochs"] = np.array(self.epochs, dtype=np.int64)
+        state["anchor"] = np.array(self.anchor, dtype=np.int64)
+        state["anchor_phase"] = np.array(self.anchor_phase, dtype=np.float64)
+        return state
+
+    def _load_extra(self, state):
+        if "epochs" in state:
+            self.epochs = int(state["epochs"])
+            self.anchor, self.anchor_phase = int(state["anchor"]), float(state["anchor_phase"])
 
 
 @SCHEDULES.register("reduce_on_plateau")
@@ -228,3 +278,54 @@ class ReduceOnPlateau(Schedule):
         self.best = float(state["best"])
         self.num_bad_epochs = int(state["num_bad_epochs"])
         self.cooldown_counter = int(state["cooldown_counter"])
+
+
+@SCHEDULES.register("onecycle")
+class OneCycle(Schedule):
+    """The one-cycle policy (Smith & Topin 2018), PyTorch's ``OneCycleLR(cycle_momentum=False)``.
+
+    Updated every training step (``per_step``): with T = ``total_steps`` (epochs * batches per
+    epoch, supplied by the trainer), s the 0-based step, lr0 = max_lr / div_factor and
+    lr_min = lr0 / final_div_factor, the lr rises from lr0 to ``max_lr`` over the first
+    ``pct_start`` of the run and falls to lr_min by the last step, both halves cosine::
+
+        phase 1: s <= E1 = pct_start * T - 1:   lr = cos_anneal(lr0, max_lr, s / E1)
+        phase 2: otherwise, E2 = T - 1:         lr = cos_anneal(max_lr, lr_min, (s - E1) / (E2 - E1))
+        cos_anneal(a, b, p) = b + (a - b) * (1 + cos(pi * p)) / 2
+
+    ``max_lr`` defaults to the optimizer's lr (``base_lr``); the optimizer's own lr is overridden
+    from the first step on. The lr is a function of the step alone, so a resumed run continues the
+    same curve. Between epochs ``lr`` holds lr0 (the per-epoch protocol is not used).
+    """
+
+    per_step = True
+    _options = ("max_lr", "pct_start", "div_factor", "final_div_factor")
+
+    def __init__(self, base_lr: float, epochs: int | None = None, max_lr: float | None = None, pct_start: float = 0.3,
+                 div_factor: float = 25.0, final_div_factor: float = 1e4):
+        super().__init__(base_lr, epochs)
+        self.max_lr = self.base_lr if max_lr is None else check_positive(self._name, "max_lr", max_lr)
+        self.pct_start = check_fraction(self._name, "pct_start", pct_start, closed_low=False)
+        self.div_factor = check_positive(self._name, "div_factor", div_factor)
+        self.final_div_factor = check_positive(self._name, "final_div_factor", final_div_factor)
+        self._start()
+
+    def lr_at(self, epoch):
+        return self.max_lr / self.div_factor
+
+    def lr_at_step(self, step: int, total_steps: int) -> float:
+        """The lr of 0-based step ``step`` of a run of ``total_steps`` steps (PyTorch's formula)."""
+        if not 0 <= step < total_steps:
+            raise ValueError(f"OneCycle: step {step} is outside the run's {total_steps} steps "
+                             "(the schedule was set up for fewer epochs or batches)")
+        initial = self.max_lr / self.div_factor
+        phases = ((float(self.pct_start * total_steps) - 1, initial, self.max_lr),
+                  (float(total_steps - 1), self.max_lr, initial / self.final_div_factor))
+        start_step = 0.0
+        for index, (end_step, start_lr, end_lr) in enumerate(phases):
+            if step <= end_step or index == len(phases) - 1:
+                span = end_step - start_step
+                pct = (step - start_step) / span if span != 0 else 1.0
+                return end_lr + (start_lr - end_lr) / 2.0 * (math.cos(math.pi * pct) + 1)
+            start_step = end_step
+        raise AssertionError("unreachable")

@@ -1,12 +1,10 @@
-"""ReLU, LeakyReLU, Sigmoid, Tanh: gradient checks, known answers, PyTorch, stability, the
-fused ReLU mask kernels, errors."""
+"""ReLU, LeakyReLU, Sigmoid, Tanh: gradient checks, known answers, PyTorch, stability, errors."""
 
 import numpy as np
 import pytest
 
-from conftest import GRAD_TOL
+from conftest import GRAD_TOL, require_torch
 from layernet.gradcheck import check_layer, rel_error
-from layernet.kernels.activation import relu_backward_mask, relu_forward_mask
 from layernet.layers import LeakyReLU, ReLU, Sigmoid, Tanh
 
 LAYERS = {
@@ -25,7 +23,7 @@ def away_from_zero(rng, shape, dtype=np.float64):
 
 
 def torch_fn(name):
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     F = torch.nn.functional
     return {
         "relu": F.relu,
@@ -45,7 +43,7 @@ def test_gradcheck_float64(name, shape, rng):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("name", LAYERS)
 def test_against_torch(name, dtype, rng):
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     x = (3 * rng.standard_normal((3, 4, 5, 6))).astype(dtype)
     x[0, 0, 0, :3] = [0.0, 40.0, -40.0]  # the kink, and saturation
     dout = rng.standard_normal(x.shape).astype(dtype)
@@ -104,21 +102,6 @@ def test_float32_agrees_with_float64(name, rng):
         results.append((out, dx))
     for a, b in zip(*results):
         assert np.max(np.abs(a - b)) < 1e-6 * (1 + np.max(np.abs(b)))
-
-
-def test_fused_relu_mask_kernels(rng):
-    x = rng.standard_normal(1000).astype(np.float32)
-    x[:3] = 0.0
-    dout = rng.standard_normal(1000).astype(np.float32)
-    out, mask = np.empty_like(x), np.empty(x.shape, dtype=np.bool_)
-    relu_forward_mask(x, out, mask)
-    np.testing.assert_array_equal(out, np.maximum(x, 0))
-    np.testing.assert_array_equal(mask, x > 0)
-    dx = np.empty_like(dout)
-    relu_backward_mask(mask, dout, dx)
-    np.testing.assert_array_equal(dx, np.where(x > 0, dout, 0))
-    relu_backward_mask(mask, dout, dout)  # in place
-    np.testing.assert_array_equal(dout, dx)
 
 
 @pytest.mark.parametrize("name", LAYERS)

@@ -7,11 +7,11 @@ without PyTorch, and that the report and the JSON carry every row the README tab
 import json
 
 import numpy as np
-import pytest
 
 from benchmarks import numpy_ref, report
 from benchmarks.__main__ import main
 from benchmarks.layers import CASES
+from conftest import require_torch
 
 
 def test_smoke_without_torch(tmp_path, capsys):
@@ -33,7 +33,7 @@ def test_smoke_without_torch(tmp_path, capsys):
 
 
 def test_smoke_with_torch(capsys):
-    pytest.importorskip("torch")
+    require_torch()
     results = main(["--quick", "--smoke", "--only", "layers", "steps", "breakdown"])
     assert all(r["ratio"] > 0 for r in results["steps"]) and all("ratio" in r for r in results["layers"])
     text = capsys.readouterr().out

@@ -114,12 +114,12 @@ def test_resolved_defaults(tmp_path):
     assert resolved["data"] == {
         "dataset": "digits", "root": None, "download": False, "val_size": 100, "normalize": "none",
         "limit": None, "path": None, "num_classes": None, "class_names": None,
-        "classes": None, "points_per_class": None, "noise": None, "seq_len": None, "sequence": None,
+        "classes": None, "points_per_class": None, "noise": None, "augment": None, "seq_len": None, "sequence": None,
     }
     assert resolved["optimizer"] == {"type": "sgd", "lr": 0.01, "momentum": 0.9, "nesterov": False, "weight_decay": 0.0}
     assert resolved["lr_schedule"] == {"type": "constant"}
-    assert resolved["trainer"] == {"epochs": 2, "batch_size": 32, "early_stopping": None, "verbose": "auto",
-                                   "clip_grad_norm": None}
+    assert resolved["trainer"] == {"epochs": 2, "batch_size": 32, "drop_last": False, "early_stopping": None,
+                                   "verbose": "auto", "clip_grad_norm": None}
     assert resolved["checkpoint"] == {"every_epochs": 1, "keep_best": True, "monitor": "val_acc"}
     assert resolved["output"] == {"dir": "runs/{name}/{timestamp}", "plots": True}
     assert resolved["model"]["loss"] == "softmax_cross_entropy"
@@ -172,7 +172,7 @@ BAD = [
     ("unknown dataset", "dataset: digits", "dataset: mnst", 5, "data.dataset", ["expected a dataset", "found 'mnst'", "did you mean 'mnist'?"]),
     ("dataset option", "  val_size: 100", "  val_size: 100\n  classes: 4", 7, "data.classes",
      ["expected an option of dataset 'digits'", "found classes: 4"]),
-    ("unknown optimizer", "type: sgd", "type: adamw", 15, "optimizer.type", ["expected an optimizer", "did you mean 'adam'?"]),
+    ("unknown optimizer", "type: sgd", "type: adamm", 15, "optimizer.type", ["expected an optimizer", "did you mean 'adam'?"]),
     ("optimizer key typo", "momentum: 0.9", "momentun: 0.9", 15, "optimizer.momentun", ["did you mean 'momentum'?"]),
     ("optimizer key of another optimizer", "momentum: 0.9", "beta1: 0.9", 15, "optimizer.beta1", ["optimizer 'sgd' takes"]),
     ("optimizer value", "momentum: 0.9", "momentum: 1.5", 15, "optimizer.momentum", ["momentum", "1.5"]),
@@ -209,6 +209,11 @@ BAD = [
     ("monitor", "  batch_size: 32", "  batch_size: 32\ncheckpoint: {monitor: val_accuracy}", 19, "checkpoint.monitor",
      ["'val_acc', 'val_loss', 'train_acc' or 'train_loss'", "found 'val_accuracy'"]),
     ("section not a mapping", "  batch_size: 32", "  batch_size: 32\noutput: runs", 19, "output", ["expected a mapping", "found 'runs'"]),
+    # issue 17 item 9: the schedule's epochs come from trainer.epochs; only the root cause is reported
+    ("bad epochs under a cosine schedule", "trainer:\n  epochs: 2", "lr_schedule: {type: cosine}\ntrainer:\n  epochs: -3",
+     18, "trainer.epochs", ["expected an int > 0", "found -3"]),
+    ("lr string under a step schedule", "lr: 1e-2, momentum: 0.9}\ntrainer:\n", "lr: fast, momentum: 0.9}\nlr_schedule: {type: step}\ntrainer:\n", 15, "optimizer.lr",
+     ["expected a number", "found 'fast'"]),
     ("duplicate key", "  batch_size: 32", "  batch_size: 32\n  epochs: 4", 19, "trainer.epochs",
      ["expected each key once", "first on line 17"]),
 ]
@@ -314,6 +319,25 @@ def test_npz_needs_a_path(tmp_path):
 
 
 # ---------------------------------------------------------------------------- overrides
+def test_data_path_is_made_absolute_against_the_file_or_the_working_directory(tmp_path, monkeypatch):
+    """Issue 17 item 10 (see layernet/config/paths.py): file -> its directory; override or dict -> the cwd."""
+    import numpy as np
+
+    (tmp_path / "cfg" / "d").mkdir(parents=True)
+    np.savez(tmp_path / "cfg" / "d" / "a.npz", x_train=np.zeros((4, 2)), y_train=np.arange(4))
+    text = edit(GOOD, "  dataset: digits\n", "  dataset: npz\n  path: d/a.npz\n")
+    path = write(tmp_path / "cfg", text)
+    monkeypatch.chdir(tmp_path)
+    assert resolve(path)["data"]["path"] == str(tmp_path / "cfg" / "d" / "a.npz")
+    assert resolve(path, ["data.path=cfg/d/a.npz"])["data"]["path"] == str(tmp_path / "cfg" / "d" / "a.npz")
+    assert resolve(resolve(path))["data"]["path"] == str(tmp_path / "cfg" / "d" / "a.npz")   # absolute stays
+    monkeypatch.chdir(tmp_path / "cfg")
+    assert resolve({**load_yaml(text)})["data"]["path"] == str(tmp_path / "cfg" / "d" / "a.npz")
+    lines = problems(tmp_path / "cfg", edit(text, "d/a.npz", "d/b.npz"))
+    assert lines == [f"{path}:6: data.path: expected an existing .npz file (a relative path in a config file is read "
+                     f"from its directory, {tmp_path / 'cfg'}), found 'd/b.npz': no such file at {tmp_path / 'cfg' / 'd' / 'b.npz'}"]
+
+
 def test_overrides_apply_with_number_rules(tmp_path):
     path = write(tmp_path, GOOD)
     config = load_config(path, ["trainer.epochs=3", "optimizer.lr=3e-4", "model.layers.0.out_channels=16",
@@ -375,6 +399,29 @@ def test_bad_override_is_one_line_naming_it(tmp_path, override, fragments):
 def test_invalid_override_value_is_reported_at_the_override(tmp_path, override, path, fragment):
     lines = problems(tmp_path, GOOD, [override])
     assert lines == [lines[0]] and lines[0].startswith(f"override '{override}': {path}: ") and fragment in lines[0]
+
+
+@pytest.mark.parametrize("schedule", ["cosine", "step", "exponential", "constant"])
+def test_a_field_feeding_the_schedule_is_reported_once_at_its_root(tmp_path, schedule):
+    """Issue 17 item 9: a bad trainer.epochs or optimizer.lr is not echoed as lr_schedule.epochs / base_lr."""
+    text = edit(GOOD, "trainer:\n", f"lr_schedule: {{type: {schedule}}}\ntrainer:\n")
+    lines = problems(tmp_path, text, ["trainer.epochs=0", "optimizer.lr=-1"])
+    assert sorted(line.split(": ")[1] for line in lines) == ["optimizer.lr", "trainer.epochs"], lines
+    assert not any("lr_schedule" in line for line in lines), lines
+
+
+def test_derived_problems_are_dropped_only_when_their_source_failed():
+    from layernet.config.errors import Locator, Problem
+
+    derived = Problem(("lr_schedule", "epochs"), "expected epochs > 0", derived_from=[("trainer", "epochs")])
+    root = (("trainer", "epochs"), "expected an int > 0, found -3")
+    whole = (("trainer",), "expected a mapping, found 3")
+    other = (("trainer", "batch_size"), "expected an int > 0, found 0")
+    locator = Locator("run.yaml", {("trainer",): 4, ("trainer", "epochs"): 5, ("lr_schedule",): 7})
+    assert locator.message([derived, root]) == ["run.yaml:5: trainer.epochs: expected an int > 0, found -3"]
+    assert locator.message([derived, whole]) == ["run.yaml:4: trainer: expected a mapping, found 3"]
+    assert len(locator.message([derived, other])) == 2      # an unrelated failure does not hide it
+    assert locator.message([derived]) == ["run.yaml:7: lr_schedule.epochs: expected epochs > 0"]
 
 
 def test_override_errors_come_with_the_file_errors(tmp_path):

@@ -1,10 +1,9 @@
 """Conv2d: gradient checks, a slow reference, PyTorch, known answers, validation and config."""
 
-import numba
 import numpy as np
 import pytest
 
-from conftest import GRAD_TOL
+from conftest import GRAD_TOL, assert_parallel, require_torch, results_across_threads
 from layernet.gradcheck import check_layer
 from layernet.layers import Conv2d
 from layernet.layers import conv as conv_module
@@ -108,7 +107,7 @@ def test_direct_kernel_every_tap_grouping(rng, k):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("c, hw, k, s, p, n, bias", ORACLE_CASES)
 def test_matches_torch(rng, dtype, c, hw, k, s, p, n, bias):
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     layer, x = _layer_and_input(rng, c, hw, k, s, p, n + 1, bias, filters=4, dtype=dtype)
     dout = rng.standard_normal(layer.forward(x).shape).astype(dtype)
     got = _run(layer, x, dout)
@@ -165,18 +164,22 @@ def test_float32_agrees_with_float64(rng, c):
     _assert_close(got32, got64, np.float32)
 
 
-@pytest.mark.parametrize("c", [1, 3])
-def test_results_do_not_depend_on_thread_count(rng, c):
-    layer, x = _layer_and_input(rng, c, (10, 9), 3, 1, 1, 6, True, filters=4, dtype=np.float32)
-    dout = rng.standard_normal((6, 4, 10, 9)).astype(np.float32)
-    before = numba.get_num_threads()
-    try:
-        numba.set_num_threads(1)
-        one = [a.copy() for a in _run(layer, x, dout)]
-    finally:
-        numba.set_num_threads(before)
-    for a, b in zip(one, _run(layer, x, dout)):
-        np.testing.assert_array_equal(a, b)
+def conv_run(rng):
+    """Forward and backward of the direct path (C = 1) and the im2col path (C = 3), 5 images
+    (the parallel kernels' outer loop)."""
+    results = []
+    for c in (1, 3):
+        layer, x = _layer_and_input(rng, c, (10, 9), 3, 1, 1, 5, True, filters=4, dtype=np.float32)
+        results += _run(layer, x, rng.standard_normal((5, 4, 10, 9)).astype(np.float32))
+    return results
+
+
+def test_results_do_not_depend_on_thread_count():
+    assert_parallel(conv_module)
+    one, *others = results_across_threads("test_conv", "conv_run")
+    for other in others:
+        for a, b in zip(one, other):
+            np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("c", [1, 3])

@@ -124,13 +124,35 @@ def test_missing_files_are_listed_with_directory_and_download_hint(tmp_path, rng
 
 def test_default_root_is_layernet_data_or_the_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("LAYERNET_DATA", str(tmp_path / "store"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert dataset_files("mnist")[0] == tmp_path / "store" / "mnist" / "train-images-idx3-ubyte.gz"
     monkeypatch.delenv("LAYERNET_DATA")
+    monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path))
     assert dataset_files("cifar10") == [tmp_path / ".cache" / "layernet" / "cifar10" / "cifar-10-python.tar.gz"]
     assert dataset_files("fashion_mnist", root=tmp_path / "f")[3] == tmp_path / "f" / "t10k-labels-idx1-ubyte.gz"
     assert dataset_files("digits") == [] and dataset_files("spiral") == []
     assert dataset_files("npz", path=tmp_path / "a.npz") == [tmp_path / "a.npz"]
+
+
+def test_the_cache_follows_xdg_cache_home_after_root_and_layernet_data(tmp_path, rng, monkeypatch):
+    """Issue 17 item 18: data.root, then $LAYERNET_DATA/<name>, then $XDG_CACHE_HOME/layernet/<name>, then ~/.cache."""
+    monkeypatch.delenv("LAYERNET_DATA", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert layernet.data.data_home() == tmp_path / "xdg" / "layernet"
+    assert dataset_files("cifar10") == [tmp_path / "xdg" / "layernet" / "cifar10" / "cifar-10-python.tar.gz"]
+    make_mnist(tmp_path / "xdg" / "layernet" / "mnist", rng)
+    assert load_dataset("mnist").x_train.shape == (6, 1, 28, 28)           # read from there
+    with pytest.raises(ValueError, match=f"missing 4 file\\(s\\) in {tmp_path / 'r'}:"):
+        load_dataset("mnist", root=tmp_path / "r")                           # data.root first
+    monkeypatch.setenv("LAYERNET_DATA", str(tmp_path / "store"))
+    assert dataset_files("mnist")[0].parent == tmp_path / "store" / "mnist"  # then $LAYERNET_DATA
+    monkeypatch.delenv("LAYERNET_DATA")
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")                   # the XDG spec: ignore relative paths
+    assert dataset_files("mnist")[0].parent == tmp_path / "home" / ".cache" / "layernet" / "mnist"
+    monkeypatch.setenv("XDG_CACHE_HOME", "")
+    assert dataset_files("mnist")[0].parent == tmp_path / "home" / ".cache" / "layernet" / "mnist"
 
 
 # ---------------------------------------------------------------------------- real MNIST

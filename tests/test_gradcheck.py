@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from layernet.gradcheck import check_layer, check_model, numerical_gradient, numerical_gradient_array, rel_error
+from layernet.gradcheck import check_layer, check_model, compare, numerical_gradient, numerical_gradient_array, rel_error
 from layernet.layers import Affine
 
 
@@ -68,6 +68,32 @@ def test_check_model_sampled_and_zero_gradient_rule(rng):
     assert full["0.b"] == 0.0 and max(full.values()) < 1e-6
     sampled = check_model(model, SoftmaxCrossEntropy(), x, y, samples=3, seed=1)
     assert set(sampled) == set(full) and max(sampled.values()) < 1e-6
+
+
+def test_compare_counts_round_off_as_zero_and_nothing_else():
+    eps = np.finfo(np.float64).eps
+    floor = 10 * eps * 800.0 / 1e-5  # ROUND_OFF_ULPS * eps * scale / h, about 1.8e-8
+    assert compare(np.full(3, 3e-15), np.full(3, 0.1 * floor), scale=800.0) == 0.0
+    # either gradient above the floor: the plain relative error
+    assert compare(np.zeros(3), np.full(3, 2 * floor), scale=800.0) == 1.0
+    assert compare(np.full(3, 2 * floor), np.zeros(3), scale=800.0) == 1.0
+    assert compare(np.array([1.0, 0.0]), np.array([1.0, 1e-3]), scale=800.0) == 1.0
+    assert compare(np.zeros(0), np.zeros(0), scale=1.0) == 0.0
+
+
+def test_check_layer_and_check_model_share_the_zero_gradient_rule(rng):
+    from layernet import Sequential
+    from layernet.layers import BatchNorm, Conv2d, Flatten, ReLU, Residual
+    from layernet.losses import SoftmaxCrossEntropy
+
+    # The conv bias before batch norm has a true gradient of 0: check_layer (on the block, with
+    # its large sum(out * dout)) and check_model (on the loss) both report it as 0.0.
+    block = Residual(Conv2d(4, 4, 3, padding=1, rng=0), BatchNorm(4), ReLU())
+    errors = check_layer(block, rng.standard_normal((4, 4, 8, 8)))
+    assert errors["0.b"] == 0.0 and max(errors.values()) < 1e-7, errors
+    model = Sequential([Residual(Conv2d(2, 2, 3, padding=1, rng=0), BatchNorm(2), ReLU()), Flatten(), Affine(32, 3, rng=1)])
+    errors = check_model(model, SoftmaxCrossEntropy(), rng.standard_normal((3, 2, 4, 4)), np.array([0, 1, 2]))
+    assert errors["0.0.b"] == 0.0 and max(errors.values()) < 1e-6, errors
 
 
 def test_check_model_sampled_still_catches_a_wrong_gradient(rng):

@@ -7,11 +7,13 @@ For each example the layer must
 - build from its config (``LAYERS.get(type).from_config``) and round-trip ``get_config`` (also
   through JSON, as saved models store it) to an equal config and an equal ``repr``;
 - keep the dtype: float32 in -> float32 out and dx (and float32 gradients of its float32
-  parameters); float64 in -> float64 out and dx;
+  parameters); float64 in -> float64 out and dx; dx has the input's dtype whatever the
+  parameters' dtype (float64 parameters, float32 input: float32 dx);
 - agree with itself on shapes: ``output_shape`` of the per-sample shape is the forward's;
 - pass a float64 gradient check (``check_layer``, training and eval) below 1e-7;
 - refuse a bad shape, an integer input (a float input for a layer of indices: Embedding), and
-  backward before forward, naming the layer.
+  backward before forward, naming the layer;
+- declare weight decay (``decayed``) only for parameters it has, never a bias or gamma/beta.
 
 Inputs are distinct values spread evenly over [-2, 2] and kept away from 0, in shuffled order,
 so no max-pool window has a tie and no ReLU input sits at its kink.
@@ -39,6 +41,8 @@ EXAMPLES = {
           "padding": [1, 0]}, (2, 5, 6), (BATCH, 3, 5, 6)),
         ({"type": "conv2d", "in_channels": 1, "out_channels": 2, "kernel_size": 3, "padding": 1}, (1, 4, 5),
          (BATCH, 1, 5)),
+        ({"type": "conv2d", "in_channels": 4, "out_channels": 6, "kernel_size": 3, "padding": [2, 1],
+          "dilation": [2, 1], "groups": 2}, (4, 5, 6), (BATCH, 3, 5, 6)),
     ],
     "maxpool2d": [({"type": "maxpool2d", "kernel_size": 3, "stride": 2}, (2, 7, 6), (BATCH, 2, 2, 6))],
     "avgpool2d": [({"type": "avgpool2d", "kernel_size": [2, 3], "stride": 1}, (2, 5, 6), (BATCH, 5, 6))],
@@ -73,6 +77,31 @@ EXAMPLES = {
     "residual": [
         ({"type": "residual", "layers": [{"type": "affine", "in_features": 6, "out_features": 6}]}, (6,),
          (BATCH, 2, 3)),
+        # f(x) + s(x) with a projection shortcut: both paths map 6 features to 4
+        ({"type": "residual", "layers": [{"type": "affine", "in_features": 6, "out_features": 4}, {"type": "tanh"}],
+          "shortcut": [{"type": "affine", "in_features": 6, "out_features": 4}]}, (6,), (BATCH, 5)),
+    ],
+    "layernorm": [
+        ({"type": "layernorm", "normalized_shape": 5}, (4, 5), (BATCH, 4, 6)),
+        ({"type": "layernorm", "normalized_shape": [3, 4], "eps": 1e-3}, (2, 3, 4), (BATCH, 3, 5)),
+    ],
+    "groupnorm": [
+        ({"type": "groupnorm", "num_groups": 2, "num_channels": 4}, (4, 3, 5), (BATCH, 3, 3, 5)),
+        ({"type": "groupnorm", "num_groups": 3, "num_channels": 6, "eps": 1e-3}, (6,), (BATCH, 5)),
+    ],
+    "global_avgpool2d": [({"type": "global_avgpool2d"}, (3, 4, 5), (BATCH, 4, 5))],
+    "gelu": [
+        ({"type": "gelu"}, (4, 5), ()),
+        ({"type": "gelu", "approximate": "tanh"}, (4, 5), ()),
+    ],
+    "concat": [
+        ({"type": "concat", "branches": [[{"type": "affine", "in_features": 6, "out_features": 3}],
+                                         [{"type": "affine", "in_features": 6, "out_features": 2}, {"type": "tanh"}]],
+          "axis": 1}, (6,), (BATCH, 5)),
+        ({"type": "concat", "branches": [[{"type": "conv2d", "in_channels": 2, "out_channels": 3, "kernel_size": 1}],
+                                         [{"type": "conv2d", "in_channels": 2, "out_channels": 2, "kernel_size": 3,
+                                           "padding": 1}]],
+          "axis": 1}, (2, 4, 5), (BATCH, 3, 4, 5)),
     ],
 }
 
@@ -118,7 +147,7 @@ def test_config_round_trip(name, example):
     config = layer.get_config()
     assert config["type"] == name and type(layer).type_name == name
     for key, value in example[0].items():  # what the example asked for is what it got
-        if key != "layers":
+        if key not in ("layers", "shortcut", "branches"):  # containers: the children's full configs
             assert config[key] == value, (key, config[key], value)
     rebuilt = LAYERS.get(name).from_config(json.loads(json.dumps(config)))
     assert rebuilt.get_config() == config
@@ -153,6 +182,21 @@ def test_dtype_and_shapes(name, example, dtype):
     assert layer.forward(x, training=False).dtype == dtype
 
 
+@pytest.mark.parametrize("params, inputs", [(np.float64, np.float32), (np.float32, np.float64)])
+@pytest.mark.parametrize("name, example", CASES)
+def test_dx_has_the_input_dtype(name, example, params, inputs):
+    layer, shape, _ = _build(name, example)
+    if getattr(layer, "integer_input", False):
+        pytest.skip("indices have no dtype to keep and no gradient (Embedding)")
+    layer.astype(params)
+    x = _spread(shape, inputs)
+    out = layer.forward(x, training=True)
+    dx = layer.backward(np.ones_like(out))
+    assert dx.dtype == inputs, f"{name}: {np.dtype(params).name} parameters and {np.dtype(inputs).name} input gave {dx.dtype} dx"
+    for key, param in layer.params.items():
+        assert layer.grads[key].dtype == param.dtype, (key, layer.grads[key].dtype, param.dtype)
+
+
 @pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
 @pytest.mark.parametrize("name, example", CASES)
 def test_gradient_check_float64(name, example, training):
@@ -164,6 +208,13 @@ def test_gradient_check_float64(name, example, training):
     for key, value in before.items():  # the check leaves the layer as it was
         assert layer.params[key].dtype == value.dtype
         np.testing.assert_array_equal(layer.params[key], value)
+
+
+@pytest.mark.parametrize("name, example", CASES)
+def test_weight_decay_is_declared_for_parameters_the_layer_has(name, example):
+    layer, _, _ = _build(name, example)
+    assert set(layer.decayed) <= set(layer.params), f"{name}: decayed {layer.decayed} names no parameter of {sorted(layer.params)}"
+    assert {"b", "gamma", "beta"}.isdisjoint(layer.decayed), f"{name}: weight decay on a bias or normalisation parameter"
 
 
 @pytest.mark.parametrize("name, example", CASES)

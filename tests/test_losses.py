@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from conftest import GRAD_TOL
+from conftest import GRAD_TOL, require_torch
 from layernet import Sequential
 from layernet.gradcheck import check_model, numerical_gradient, rel_error
 from layernet.layers import Affine
@@ -293,7 +293,7 @@ def test_registry_names():
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("loss_name", ["softmax_cross_entropy", "hinge", "mse"])
 def test_against_torch(loss_name, dtype, rng):
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     F = torch.nn.functional
     n, c = 8, 6
     scores = (rng.standard_normal((n, c)) * 3).astype(dtype)

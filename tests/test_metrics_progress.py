@@ -2,13 +2,14 @@
 
 import io
 import math
+import os
 
 import numpy as np
 import pytest
 
 from layernet import metrics
 from layernet.early_stopping import EarlyStopping, improves
-from layernet.progress import make_progress, resolve_mode
+from layernet.progress import Progress, make_progress, resolve_mode
 
 
 def test_accuracy_labels_and_one_hot():
@@ -71,11 +72,108 @@ def test_progress_modes():
     progress.step(0.5, 0.25)
     progress.end_epoch({"epoch": 1, "train_loss": 0.5, "train_acc": 0.25, "val_loss": math.nan,
                         "val_acc": math.nan, "lr": 0.01, "time_s": 1.0})
-    assert stream.getvalue() == "epoch 1/3  loss 0.5000  acc 0.2500  lr 0.01  1.0s\n"
+    assert stream.getvalue() == "epoch 1/3 loss 0.5000 acc 0.2500 lr 0.01 1.0s\n"
     bar_stream = Tty()
     bar = make_progress("bar", 3, bar_stream)
     bar.start_epoch(1, 2)
     bar.step(0.5, 0.25)
     bar.end_epoch({"epoch": 1, "train_loss": 0.5, "train_acc": 0.25, "val_loss": 0.4,
                    "val_acc": 0.5, "lr": 0.01, "time_s": 1.0})
-    assert "val_acc=0.5000" in bar_stream.getvalue()
+    assert bar_stream.getvalue().endswith("\repoch 1/3 loss 0.5000 acc 0.2500 val_loss 0.4000 val_acc 0.5000 lr 0.01 1.0s\n")
+
+
+ROW = {"epoch": 10, "train_loss": 0.3123, "train_acc": 0.912, "val_loss": 0.2871, "val_acc": 0.925,
+       "lr": 0.001, "time_s": 12.3}
+
+
+def test_progress_goes_to_stderr_by_default(capsys):
+    for mode in ("epoch", "bar"):
+        progress = make_progress(mode, 10)
+        progress.start_epoch(10, 2)
+        progress.step(0.5, 0.25)
+        progress.end_epoch(ROW)
+        progress.message("a note")
+        progress.close()
+        out, err = capsys.readouterr()
+        assert out == "" and "val_acc 0.9250" in err and "a note" in err, (mode, out, err)
+
+
+def _pty(columns: int):
+    """A pseudo-terminal whose size is ``columns`` x 24 (a fresh one reports 0 x 0): (reader fd, writer file)."""
+    import fcntl
+    import struct
+    import termios
+
+    master, slave = os.openpty()
+    if columns:
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    return master, os.fdopen(slave, "w")
+
+
+def _drain(fd) -> str:
+    import select
+
+    chunks = []
+    while select.select([fd], [], [], 0.2)[0]:
+        chunks.append(os.read(fd, 65536))
+    return b"".join(chunks).decode()
+
+
+def test_a_terminal_of_80_columns_shows_val_acc_at_the_end_of_each_epoch():
+    pytest.importorskip("tqdm")
+    master, tty = _pty(80)
+    try:
+        assert resolve_mode("auto", tty) == "bar"
+        progress = make_progress("auto", 10, tty)
+        for epoch in (9, 10):
+            progress.start_epoch(epoch, 30)
+            for _ in range(30):
+                progress.step(0.3123, 0.912)
+            progress.end_epoch({**ROW, "epoch": epoch})
+        progress.close()
+        tty.flush()
+        screen = _drain(master)
+    finally:
+        tty.close()
+        os.close(master)
+    lines = [part for line in screen.split("\n") for part in line.split("\r") if part.strip()]
+    assert lines and all(len(line.rstrip()) <= 80 for line in lines), [len(line) for line in lines]
+    finals = [line for line in lines if "val_acc 0.9250" in line]
+    assert [line.split()[:2] for line in finals] == [["epoch", "9/10"], ["epoch", "10/10"]], lines
+
+
+def test_a_terminal_reporting_0_columns_gets_plain_lines():
+    master, tty = _pty(0)
+    try:
+        assert tty.isatty() and resolve_mode("auto", tty) == "epoch"
+        assert resolve_mode("bar", tty) == "bar"  # asked for explicitly, it is the user's call
+    finally:
+        tty.close()
+        os.close(master)
+
+
+def test_the_first_compilation_says_compiling_kernels_once():
+    import numba
+
+    from layernet.progress import compile_notice
+
+    class Notes(Progress):
+        def __init__(self):
+            super().__init__(1)
+            self.notes = []
+
+        def message(self, text):
+            self.notes.append(text)
+
+    notes = Notes()
+    with compile_notice(notes):
+        numba.njit(lambda a: a + 1)(1)
+        numba.njit(lambda a: a * 2)(1)
+    numba.njit(lambda a: a - 1)(1)
+    assert notes.notes == ["compiling kernels (once) ..."]
+    quiet = Notes()
+    add = numba.njit(lambda a: a + 2)
+    add(1)
+    with compile_notice(quiet):
+        add(2)  # compiled already: nothing to say
+    assert quiet.notes == []

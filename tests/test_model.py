@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from layernet import Sequential
-from layernet.layers import Affine
+from layernet.layers import Affine, BatchNorm
 
 MLP = {"layers": [{"type": "affine", "out_features": 6}, {"type": "affine", "out_features": 3}]}
 
@@ -166,3 +166,12 @@ def test_affine_skips_dx_when_not_needed(rng):
     layer.needs_input_grad = False
     layer.forward(rng.standard_normal((2, 4)))
     assert layer.backward(np.ones((2, 3))) is None and layer.grads["W"].shape == (4, 3)
+
+
+def test_an_error_that_is_no_shape_mismatch_names_its_layer_only(rng):
+    model = Sequential([Affine(8, 6, rng=0), BatchNorm(6)])
+    with pytest.raises(ValueError) as info:
+        model.forward(rng.standard_normal((1, 8)), training=True)
+    message = str(info.value)
+    assert message.startswith("layer 1 BatchNorm(6") and "more than one value per feature" in message, message
+    assert "does not fit" not in message and message.count("BatchNorm(") == 1, message

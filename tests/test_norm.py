@@ -1,14 +1,13 @@
 """BatchNorm: gradient checks (train and eval), the staged reference, known answers, running
-statistics, PyTorch, float32, the fused BN + ReLU kernels, errors."""
+statistics, PyTorch, float32, thread-count independence, errors."""
 
-import numba
 import numpy as np
 import pytest
 
-from conftest import GRAD_TOL
+from conftest import GRAD_TOL, assert_parallel, require_torch, results_across_threads
 from layernet.gradcheck import check_layer, rel_error
-from layernet.kernels.norm import batchnorm_backward, batchnorm_forward_train
 from layernet.layers import BatchNorm
+from layernet.layers import norm as norm_layer_module
 from reference import batchnorm_train_naive
 
 SHAPES = [(5, 3), (3, 4), (2, 3, 4, 5), (1, 2, 3, 4), (3, 1, 2, 2)]
@@ -113,7 +112,7 @@ def test_against_torch(shape, training, dtype, rng):
     torch puts the *unbiased* batch variance (divided by M - 1) into running_var; ours uses the
     biased one (divided by M), so our running_var is torch's minus (1 - momentum) * (unbiased - biased).
     """
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     layer = make_layer(rng, shape[1]).astype(dtype)
     x = (2.0 * rng.standard_normal(shape) + 1.0).astype(dtype)
     dout = rng.standard_normal(shape).astype(dtype)
@@ -162,20 +161,21 @@ def test_float32_agrees_with_float64(offset, rng):
     assert np.max(np.abs(dg32 - dg64)) < scale * np.sum(np.abs(dout))
 
 
-def test_result_independent_of_thread_count(rng):
-    x = rng.standard_normal((6, 4, 5, 5)).astype(np.float32)
+def batchnorm_run(rng):
+    """Training forward and backward of a spatial BatchNorm of 5 channels (the kernels' outer loop)."""
+    x = rng.standard_normal((6, 5, 5, 5)).astype(np.float32)
     dout = rng.standard_normal(x.shape).astype(np.float32)
-    runs = []
-    before = numba.get_num_threads()
-    try:
-        for threads in sorted({1, before}):
-            numba.set_num_threads(threads)
-            layer = BatchNorm(4)
-            runs.append((layer.forward(x, training=True), layer.backward(dout), layer.grads["gamma"]))
-    finally:
-        numba.set_num_threads(before)
-    for a, b in zip(runs[0], runs[-1]):
-        np.testing.assert_array_equal(a, b)
+    layer = BatchNorm(5)
+    out = layer.forward(x, training=True)
+    return out, layer.backward(dout), layer.grads["gamma"], layer.grads["beta"]
+
+
+def test_result_independent_of_thread_count():
+    assert_parallel(norm_layer_module)
+    one, *others = results_across_threads("test_norm", "batchnorm_run")
+    for other in others:
+        for a, b in zip(one, other):
+            np.testing.assert_array_equal(a, b)
 
 
 def test_config_inference_and_shapes():

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from conftest import GRAD_TOL
+from conftest import GRAD_TOL, require_torch
 from layernet.gradcheck import check_op, numerical_gradient_array, rel_error
 from layernet.ops import (
     Add, BroadcastTo, Divide, Exp, Log, MatMul, Max, Maximum, Mean, Multiply, Pow, ReLU, Reshape,
@@ -96,6 +96,7 @@ CASES += [
     ("SwapAxes-negative", lambda: SwapAxes(-1, 0), ((2, 3, 4),), ("any",)),
     ("Exp", Exp, ((3, 4),), ("any",)),
     ("Log", Log, ((3, 4),), ("pos",)),
+    ("Pow-0", lambda: Pow(0), ((3, 4),), ("any",)),
     ("Pow-2", lambda: Pow(2), ((3, 4),), ("any",)),
     # x^3 near 0: the true slope 3x^2 is tiny while the centred difference is off by h^2 = 1e-10
     ("Pow-3", lambda: Pow(3), ((3, 4),), ("away",)),
@@ -329,7 +330,7 @@ TORCH_CASES = [(case, name) for case, name in zip(CASES, IDS) if getattr(case[1]
 
 @pytest.mark.parametrize("case", [c for c, _ in TORCH_CASES], ids=[n for _, n in TORCH_CASES])
 def test_matches_pytorch_autograd(case):
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     _, make, shapes, kinds = case
     op = make()
     key = op.name.lower()
@@ -348,9 +349,26 @@ def test_matches_pytorch_autograd(case):
         np.testing.assert_allclose(g, t.grad.numpy(), rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("p", [0, 1, 2, 3, 0.5, -1, -1.5])
+def test_pow_at_zero_and_negative_x_matches_pytorch(p):
+    torch = require_torch()
+    x = np.array([-2.0, -0.5, 0.0, 0.5, 2.0])
+    dout = np.array([0.3, -1.2, 0.7, 1.1, -0.4])
+    op = Pow(p)
+    with np.errstate(divide="ignore", invalid="ignore"):  # 0**-1 = inf, (-2)**0.5 = nan, as torch
+        out = op.forward(x)
+        (dx,) = op.backward(dout)
+    t = torch.tensor(x, requires_grad=True)
+    torch.pow(t, p).backward(torch.tensor(dout))
+    np.testing.assert_allclose(out, t.detach().pow(p).numpy(), rtol=1e-12)
+    np.testing.assert_allclose(dx, t.grad.numpy(), rtol=1e-12)  # nan and inf where torch has them
+    if p == 0:
+        assert np.array_equal(dx, np.zeros(5))
+
+
 @pytest.mark.parametrize("axis", [None, 1, (0, 1)])
 def test_max_ties_share_matches_pytorch_amax(axis):
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     op = Max(axis=axis)
     out = op.forward(TIE_X)
     dout = np.random.default_rng(3).standard_normal(np.shape(out))
@@ -362,7 +380,7 @@ def test_max_ties_share_matches_pytorch_amax(axis):
 
 
 def test_maximum_ties_share_matches_pytorch():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     a, b = np.array([[1.0], [2.0], [0.5]]), np.array([1.0, 2.0, 0.0, 2.0])
     op = Maximum()
     op.forward(a, b)
@@ -375,7 +393,7 @@ def test_maximum_ties_share_matches_pytorch():
 
 
 def test_circuits_match_pytorch():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     x, y, z = (torch.tensor(v, requires_grad=True) for v in (-2.0, 5.0, -4.0))
     ((x + y) * z).backward()
     assert (x.grad.item(), y.grad.item(), z.grad.item()) == (-4.0, -4.0, 3.0)

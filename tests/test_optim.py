@@ -5,20 +5,26 @@ import math
 import numpy as np
 import pytest
 
-from layernet.optim import SGD, Adam, RMSProp, is_weight
+from conftest import require_torch
+from layernet.optim import SGD, Adam, RMSProp
 from layernet.registry import OPTIMIZERS, SCHEDULES
 
 
 class FakeModel:
-    """Just enough of Sequential for an optimizer: named parameters with gradients."""
+    """Just enough of Sequential for an optimizer: named parameters with gradients, and the
+    names weight decay applies to (by default those of DECAYED that it has)."""
 
-    def __init__(self, params: dict):
+    def __init__(self, params: dict, decayed=None):
         self.params = {k: np.array(v) for k, v in params.items()}
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self.decayed = set(self.params) & DECAYED if decayed is None else set(decayed)
 
     def parameters(self):
         for name, param in self.params.items():
             yield name, param, self.grads[name]
+
+    def decayed_names(self):
+        return self.decayed
 
     def set_grads(self, grads: dict):
         for name, g in grads.items():
@@ -26,6 +32,7 @@ class FakeModel:
 
 
 NAMES_SHAPES = {"0.W": (4, 3), "0.b": (3,), "1.gamma": (3,), "1.beta": (3,), "2.layers.0.W": (3, 2, 2, 2)}
+DECAYED = {"0.W", "2.layers.0.W"}
 
 
 def make_model(rng, dtype=np.float64):
@@ -102,7 +109,7 @@ def test_adam_second_step_by_hand():
 # ---------------------------------------------------------------------------- torch oracle
 def torch_pair(kind, kwargs, wd):
     """Our optimizer and the torch optimizer (param groups: decay on W only) for the same settings."""
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     ours = OPTIMIZERS.get(kind)(weight_decay=wd, **kwargs)
     translate = {"decay": "alpha", "beta1": None, "beta2": None}
     tkw = {translate.get(k, k) or k: v for k, v in kwargs.items() if translate.get(k, k) is not None}
@@ -128,11 +135,11 @@ def torch_pair(kind, kwargs, wd):
 )
 @pytest.mark.parametrize("wd", [0.0, 0.1])
 def test_matches_torch_over_several_steps(kind, kwargs, wd, rng):
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     ours, make_torch = torch_pair(kind, kwargs, wd)
     model = make_model(rng)
     tparams = {n: torch.tensor(p.copy(), requires_grad=True) for n, p in model.params.items()}
-    topt = make_torch([t for n, t in tparams.items() if is_weight(n)], [t for n, t in tparams.items() if not is_weight(n)])
+    topt = make_torch([t for n, t in tparams.items() if n in DECAYED], [t for n, t in tparams.items() if n not in DECAYED])
     for grads in grad_sequence(rng, 6):
         model.set_grads(grads)
         ours.step(model)
@@ -162,20 +169,62 @@ def test_float32_kernels_agree_with_float64(kind, kwargs, rng):
 
 
 # ---------------------------------------------------------------------------- behaviour
+def _decay_moves(kind, model) -> dict[str, bool]:
+    """Which parameters of ``model`` one step with weight decay moves differently from one without."""
+    extra = {"momentum": 0.9} if kind == "sgd" else {}
+    start = {name: param.copy() for name, param, _ in model.parameters()}
+    grads = {name: np.full(param.shape, 0.3, param.dtype) for name, param, _ in model.parameters()}
+    after = {}
+    for decay in (0.5, 0.0):
+        for name, param, grad in model.parameters():
+            param[...] = start[name]
+            grad[...] = grads[name]
+        OPTIMIZERS.get(kind)(lr=0.1, weight_decay=decay, **extra).step(model)
+        after[decay] = {name: param.copy() for name, param, _ in model.parameters()}
+    return {name: not np.array_equal(after[0.5][name], after[0.0][name]) for name in start}
+
+
 @pytest.mark.parametrize("kind", ["sgd", "rmsprop", "adam"])
-def test_weight_decay_only_on_weights(kind):
-    names = ["0.W", "0.b", "1.gamma", "1.beta", "2.layers.0.W", "2.layers.0.b"]
-    model = FakeModel({n: np.full(3, 2.0) for n in names})
-    with_decay = OPTIMIZERS.get(kind)(lr=0.1, weight_decay=0.5, **({"momentum": 0.9} if kind == "sgd" else {}))
-    model.set_grads({n: np.full(3, 0.3) for n in names})
-    with_decay.step(model)
-    reference = FakeModel({n: np.full(3, 2.0) for n in names})
-    reference.set_grads({n: np.full(3, 0.3) for n in names})
-    OPTIMIZERS.get(kind)(lr=0.1, **({"momentum": 0.9} if kind == "sgd" else {})).step(reference)
-    for n in names:
-        same = np.array_equal(model.params[n], reference.params[n])
-        assert same != is_weight(n), n
-    assert [n for n in names if is_weight(n)] == ["0.W", "2.layers.0.W"]
+def test_weight_decay_on_the_parameters_the_layers_declare(kind):
+    from layernet import Sequential
+    from layernet.layers import Affine, BatchNorm, Conv2d, Flatten, ReLU, Residual
+
+    model = Sequential([Conv2d(1, 2, 3, padding=1, rng=0), BatchNorm(2), ReLU(),
+                        Residual(Conv2d(2, 2, 3, padding=1, rng=1), BatchNorm(2)), Flatten(), Affine(18, 3, rng=2)])
+    declared = {"0.W", "3.0.W", "5.W"}  # weights yes; biases, gamma and beta no; Residual asks its layers
+    assert model.decayed_names() == declared
+    assert model.layers[3].decayed_names("3.") == ["3.0.W"]
+    moved = _decay_moves(kind, model)
+    assert {name for name, yes in moved.items() if yes} == declared, moved
+
+
+def test_weight_decay_follows_the_declaration_not_the_name():
+    from layernet import Sequential
+    from layernet.layers import Layer
+
+    class Scale(Layer):
+        """out = x * kernel + W: a multiplicative "kernel" that is decayed, an offset named W that is not."""
+
+        decayed = ("kernel",)
+
+        def __init__(self):
+            super().__init__()
+            self.init_param("kernel", np.ones(3))
+            self.init_param("W", np.ones(3))
+
+    model = Sequential([Scale()])
+    assert model.decayed_names() == {"0.kernel"}
+    assert _decay_moves("sgd", model) == {"0.kernel": True, "0.W": False}
+
+
+def test_weight_decay_needs_a_model_that_declares_it():
+    class Bare:
+        def parameters(self):
+            yield "0.W", np.ones(2), np.ones(2)
+
+    SGD(lr=0.1).step(Bare())  # no decay: nothing to declare
+    with pytest.raises(TypeError, match=r"SGD.step: weight_decay=0.1 needs a model with decayed_names\(\).*found Bare"):
+        SGD(lr=0.1, weight_decay=0.1).step(Bare())
 
 
 @pytest.mark.parametrize("kind", ["sgd", "rmsprop", "adam"])
@@ -197,7 +246,7 @@ def test_strided_parameter_is_updated_like_a_contiguous_one(kind, kwargs, rng):
     """A parameter that is a strided view (not C-contiguous) is updated through a copy, written back."""
     grads = grad_sequence(rng, 3)
     contiguous = make_model(rng)
-    strided = FakeModel({})
+    strided = FakeModel({}, decayed=DECAYED)
     for n, p in contiguous.params.items():  # the same values, as Fortran-ordered arrays
         strided.params[n] = np.asfortranarray(p)
         strided.grads[n] = np.zeros_like(p)
@@ -368,6 +417,32 @@ def test_cosine_without_and_with_warmup():
     assert all(b > a for a, b in zip(got[:3], got[1:3]))
 
 
+def test_cosine_stretched_after_its_last_epoch_continues_below_where_it_was():
+    sched = make_schedule("cosine", 1.0, epochs=20)
+    trained = lrs(sched, 20)
+    sched.step({})  # the end of epoch 20: the lr for an epoch 21 would be min_lr
+    assert sched.lr == 0.0
+    sched.stretch(25, anchor=19)
+    tail = [sched.lr] + [sched.step({}) for _ in range(4)]
+    assert 0 < tail[-1] and all(b < a for a, b in zip([trained[-1]] + tail, tail)), (trained[-1], tail)
+    # the phase of epoch 19 (0.95) is kept; the rest of the cosine is spread over epochs 19..25
+    np.testing.assert_allclose(tail, [(1 + math.cos(math.pi * (0.95 + 0.05 * k / 6))) / 2 for k in range(1, 6)])
+
+
+def test_cosine_stretched_mid_run_bends_smoothly_and_warmup_is_kept():
+    sched = make_schedule("cosine", 1.0, epochs=10, warmup_epochs=2)
+    head = lrs(sched, 6)
+    sched.step({})
+    sched.stretch(20, anchor=5)
+    tail = [sched.lr] + [sched.step({}) for _ in range(13)]
+    assert head[2] == 1.0 and all(b < a for a, b in zip(head[2:] + tail, head[3:] + tail))
+    shortened = make_schedule("cosine", 1.0, epochs=10, warmup_epochs=2)
+    shortened.stretch(5, anchor=0)  # still in warmup: only the cosine's length changes
+    assert lrs(shortened, 5) == lrs(make_schedule("cosine", 1.0, epochs=5, warmup_epochs=2), 5)
+    with pytest.raises(ValueError, match="epochs"):
+        shortened.stretch(2, anchor=1)
+
+
 def test_reduce_on_plateau_patience_and_mode():
     # mode auto on val_loss -> min; patience 2: the lr drops after the 2nd epoch in a row without improvement
     sched = make_schedule("reduce_on_plateau", 1.0, monitor="val_loss", patience=2, factor=0.5, threshold=0.0)
@@ -435,7 +510,7 @@ def test_schedule_options_validated(name, options, arg):
 
 
 def test_schedule_registry_and_config():
-    assert SCHEDULES.names() == ["constant", "cosine", "exponential", "reduce_on_plateau", "step"]
+    assert SCHEDULES.names() == ["constant", "cosine", "exponential", "onecycle", "reduce_on_plateau", "step"]
     with pytest.raises(ValueError, match="did you mean 'cosine'"):
         SCHEDULES.get("cosin")
     sched = make_schedule("step", 0.1, step_size=3, gamma=0.5)

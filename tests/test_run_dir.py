@@ -97,7 +97,7 @@ def test_run_writes_the_run_directory(config, tmp_path):
     assert {p.name for p in (run_dir / "checkpoints").iterdir()} == {"last.npz", "best.npz"}
     lines = (run_dir / "history.csv").read_text().splitlines()
     assert lines[0] == "epoch,train_loss,train_acc,val_loss,val_acc,lr,time_s" and len(lines) == 3
-    assert (run_dir / "steps.csv").read_text().splitlines()[0] == "step,epoch,loss"
+    assert (run_dir / "steps.csv").read_text().splitlines()[0] == "step,epoch,loss,lr"
     assert len(metrics.read_csv(run_dir / "steps.csv")) == 2 * 6  # 190 examples in batches of 32
     saved = yaml.safe_load((run_dir / "config.yaml").read_text())
     assert saved["model"] == config["model"] and saved["seed"] == 0
@@ -172,6 +172,34 @@ def test_ctrl_c_mid_epoch_then_resume(config, monkeypatch):
     assert read_summary(run_dir)["status"] == "completed"
 
 
+def test_resuming_a_finished_cosine_run_with_more_epochs_continues_its_schedule(config):
+    cosine = with_(config, lr_schedule={"type": "cosine"}, trainer__epochs=4)
+    run_dir = run(cosine)
+    run(with_(cosine, trainer__epochs=6), resume=run_dir)
+    lrs = [row["lr"] for row in metrics.read_csv(run_dir / "history.csv")]
+    assert len(lrs) == 6 and lrs[0] == 0.01
+    assert all(0 < b < a for a, b in zip(lrs, lrs[1:])), lrs  # no epoch at lr 0, no jump back up
+    assert read_summary(run_dir)["status"] == "completed" and read_summary(run_dir)["epochs"] == 6
+
+
+def test_a_stretched_schedule_resumes_bit_for_bit_after_ctrl_c(config, monkeypatch):
+    cosine = with_(config, lr_schedule={"type": "cosine"}, trainer__epochs=2)
+    straight, interrupted = run(cosine), run(cosine)
+    run(with_(cosine, trainer__epochs=4), resume=straight)
+
+    def sigint(out):
+        os.kill(os.getpid(), signal.SIGINT)
+        return out
+
+    fault_at_step(monkeypatch, 3, sigint)  # step 3 of epoch 3, the first stretched epoch
+    with pytest.raises(KeyboardInterrupt):
+        run(with_(cosine, trainer__epochs=4), resume=interrupted)
+    monkeypatch.undo()
+    assert read_summary(interrupted)["status"] == "interrupted"
+    run(None, resume=interrupted)  # the run directory's config has 4 epochs now
+    assert_same_runs(straight, interrupted)
+
+
 def test_nan_stops_with_the_step_and_keeps_last_good_checkpoint(config, monkeypatch, tmp_path):
     fault_at_step(monkeypatch, 8, lambda out: out * np.nan)
     with pytest.raises(TrainingDiverged, match=r"loss became nan at step 8 \(epoch 2\)") as info:
@@ -195,8 +223,34 @@ def test_resume_with_another_model_names_the_parameter(config):
     run_dir = run(with_(config, trainer__epochs=1))
     wider = copy.deepcopy(config)
     wider["model"]["layers"][1]["out_features"] = 24
-    with pytest.raises(ValueError, match=r"1\.W.*\(64, 24\).*\(64, 16\)"):
+    with pytest.raises(ValueError, match=r"changes model\.layers\[1\]\.out_features from 16 to 24"):
         run(wider, resume=run_dir)
+    stored = yaml.safe_load((run_dir / "config.yaml").read_text())
+    stored["model"]["layers"][1]["out_features"] = 24  # an edited run directory: the checkpoint refuses it
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(stored, sort_keys=False))
+    with pytest.raises(ValueError, match=r"1\.W.*\(64, 24\).*\(64, 16\)"):
+        run(None, resume=run_dir)
+
+
+def test_resume_refuses_a_config_that_differs_in_more_than_epochs_verbosity_and_output(config, tmp_path):
+    run_dir = run(with_(config, trainer__epochs=1))
+    before = (run_dir / "checkpoints" / "last.npz").read_bytes()
+    for change, message in [
+        (dict(optimizer__lr=0.1), "the given config changes optimizer.lr from 0.01 to 0.1"),
+        (dict(seed=3), "changes seed from 0 to 3"),
+        (dict(trainer__batch_size=16), "changes trainer.batch_size from 32 to 16"),
+        (dict(lr_schedule={"type": "constant"}), "changes lr_schedule.type from 'step' to 'constant'"),
+    ]:
+        with pytest.raises(ValueError) as info:
+            run(with_(config, trainer__epochs=2, **change), resume=run_dir)
+        assert message in str(info.value) and "only trainer.epochs" in str(info.value), str(info.value)
+        assert "\n" not in str(info.value)
+    with pytest.raises(ValueError, match=r"override 'optimizer.lr=0.5' changes optimizer.lr from 0.01 to 0.5"):
+        run(None, resume=run_dir, overrides=["optimizer.lr=0.5"])
+    assert (run_dir / "checkpoints" / "last.npz").read_bytes() == before
+    safe = with_(config, trainer__epochs=2, trainer__verbose="epoch", output__plots=True, output__dir="elsewhere")
+    assert run(safe, resume=run_dir) == run_dir.resolve()
+    assert read_summary(run_dir)["epochs_run"] == 2
 
 
 def test_resume_needs_a_run_directory(config, tmp_path):

@@ -307,3 +307,63 @@ def test_model_file_is_not_a_checkpoint(digits, tmp_path):
     model.save(tmp_path / "model.npz")
     with pytest.raises(ValueError, match="not a layernet training checkpoint"):
         load_checkpoint(tmp_path / "model.npz")
+
+
+# ---------------------------------------------------------------------------- the last batch (drop_last)
+def test_a_last_batch_of_one_before_batchnorm_is_refused_before_the_first_step(digits, tmp_path):
+    x, y = digits.x_train[:65], digits.y_train[:65]
+    trainer = make_trainer(digits, tmp_path, epochs=1)
+    trainer.batch_size = 64
+    with pytest.raises(ValueError) as info:
+        trainer.fit(x, y, digits.x_val, digits.y_val)
+    message = str(info.value)
+    assert "\n" not in message and "last batch of each epoch holds 1 example (65 training examples, batch_size 64)" \
+        in message, message
+    assert "layer 2 BatchNorm(16" in message and "drop_last" in message and "batch_size (e.g. 63)" in message
+    assert trainer.step == 0 and not (tmp_path / "checkpoints" / "last.npz").exists()
+
+
+def test_drop_last_leaves_out_the_short_last_batch(digits):
+    x, y = digits.x_train[:65], digits.y_train[:65]
+    dropping = make_trainer(digits, epochs=2, drop_last=True)
+    dropping.batch_size = 16
+    dropping.fit(x, y, digits.x_val, digits.y_val)
+    assert dropping.step == 2 * 4 and [s[0] for s in dropping.history.steps][-1] == 8  # 65 // 16 full batches
+    keeping = make_trainer(digits, epochs=2)
+    keeping.batch_size = 16
+    with pytest.raises(ValueError, match="holds 1 example"):
+        keeping.fit(x, y, digits.x_val, digits.y_val)
+    keeping.batch_size = 13  # 65 = 5 * 13: no short batch
+    keeping.fit(x, y, digits.x_val, digits.y_val)
+    assert keeping.step == 2 * 5
+
+
+def test_drop_last_must_be_a_bool(digits):
+    with pytest.raises(ValueError, match="drop_last must be True or False, found 'yes'"):
+        make_trainer(digits, drop_last="yes")
+
+
+def test_batchnorm_asks_for_two_examples_only_without_spatial_values():
+    from layernet.layers import BatchNorm, Conv2d, Residual, ReLU
+
+    assert BatchNorm(4).min_train_batch((4,)) == 2
+    assert BatchNorm(4).min_train_batch((4, 1, 1)) == 2
+    assert BatchNorm(4).min_train_batch((4, 3, 3)) == 1
+    assert Residual(Conv2d(4, 4, 1, rng=0), BatchNorm(4), ReLU()).min_train_batch((4, 1, 1)) == 2
+    assert Sequential.from_config({"layers": LAYERS}, input_shape=(1, 8, 8), rng=0).min_train_batch((1, 8, 8)) == (2, 2)
+
+
+def test_a_diverging_run_stops_with_its_own_message_and_no_numpy_warnings(digits, tmp_path):
+    import warnings
+
+    before = np.geterr()
+    trainer = make_trainer(digits, tmp_path, lr=1e10, schedule=None)
+    trainer.optimizer = OPTIMIZERS.get("sgd")(lr=1e10)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(TrainingDiverged, match=r"became (nan|inf) at step \d+ \(epoch 1\)"):
+            fit(trainer, digits)
+        with np.errstate(over="warn"):
+            np.float32(3e38) * np.float32(10)  # outside fit numpy warns as before: nothing was silenced globally
+    assert [str(w.message) for w in caught] == ["overflow encountered in scalar multiply"]
+    assert np.geterr() == before

@@ -10,7 +10,8 @@ Every problem is a ``ConfigError`` (a ValueError) whose message has one line per
 
 One concept per module: ``yaml_lines`` (numbers as numbers, key -> line), ``schema`` (pydantic
 sections and defaults), ``checks`` (names and arguments against the registries), ``overrides``
-(``key=value`` from the command line), ``errors`` (wording and locations), ``load`` (putting them
+(``key=value`` from the command line), ``paths`` (``data.path`` relative to the config file),
+``errors`` (wording and locations), ``load`` (putting them
 together) and ``shapes`` (the layer stack against the data's shape). pydantic is imported here
 only, never by ``import layernet`` or the layers.
 """
@@ -19,7 +20,7 @@ from .errors import ConfigError
 from .load import load_config, resolve, to_run_config, validate_text
 from .overrides import OverrideError, apply_overrides, parse_override
 from .schema import RunConfig
-from .shapes import check_model_shapes
+from .shapes import check_augment, check_model_shapes
 from .yaml_lines import NumberLoader, load_yaml
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "OverrideError",
     "RunConfig",
     "apply_overrides",
+    "check_augment",
     "check_model_shapes",
     "load_config",
     "load_yaml",

@@ -14,12 +14,13 @@ import difflib
 import inspect
 
 from ..registry import DATASETS, LAYERS, LOSSES, OPTIMIZERS, SCHEDULES
-from .errors import describe, unknown_key, unknown_name
+from .errors import Problem, describe, unknown_key, unknown_name
 from .schema import DATASET_OPTIONS, OptimizerConfig, ScheduleConfig
 
 _NAMED = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-#: Constructor arguments that the trainer supplies rather than the config.
-_SCHEDULE_SUPPLIED = ("base_lr", "epochs")
+#: Constructor arguments that the trainer supplies rather than the config, and the field each comes from.
+_SCHEDULE_SOURCES = {"base_lr": ("optimizer", "lr"), "epochs": ("trainer", "epochs")}
+_SCHEDULE_SUPPLIED = tuple(_SCHEDULE_SOURCES)
 
 
 def constructor_params(cls) -> list[inspect.Parameter]:
@@ -33,6 +34,12 @@ def _is_residual(cls) -> bool:
     return issubclass(cls, Residual)
 
 
+def _is_concat(cls) -> bool:
+    from ..layers.concat import Concat
+
+    return issubclass(cls, Concat)
+
+
 # ------------------------------------------------------------------ keys each place takes
 def layer_keys(type_name) -> set[str] | None:
     """Keys a layer entry of this type may have (None if the type is unknown)."""
@@ -40,7 +47,9 @@ def layer_keys(type_name) -> set[str] | None:
         return None
     cls = LAYERS.get(type_name)
     if _is_residual(cls):
-        return {"type", "layers"}
+        return {"type", "layers", "shortcut"}
+    if _is_concat(cls):
+        return {"type", "branches", "axis"}
     return {"type"} | {p.name for p in cls._init_signature() if p.name not in cls._not_config}
 
 
@@ -88,15 +97,20 @@ def _get(raw, path, default=None):
 
 
 # ------------------------------------------------------------------ building to check values
-def _try_build(build, path: tuple, keys) -> list[tuple]:
-    """Run ``build()``; a ValueError/TypeError becomes a problem at the key its message names."""
+def _try_build(build, path: tuple, keys, sources=None) -> list[tuple]:
+    """Run ``build()``; a ValueError/TypeError becomes a problem at the key its message names.
+
+    ``sources`` maps a key whose value was taken from another field to that field's path: a
+    problem at such a key is derived from that field (dropped when the field fails itself).
+    """
+    sources = sources or {}
     try:
         build()
     except (ValueError, TypeError) as err:
         text = str(err).splitlines()[0] if str(err) else type(err).__name__
         for key in sorted(keys, key=len, reverse=True):
             if f"`{key}`" in text or f"'{key}'" in text:
-                return [(path + (key,), text)]
+                return [Problem(path + (key,), text, [sources[key]] if key in sources else [])]
         return [(path, text)]
     except MemoryError:
         return [(path, "expected sizes that fit in memory, found arguments too large to build")]
@@ -130,6 +144,17 @@ def check_layers(layers, path: tuple = ("model", "layers")) -> list[tuple]:
                 own.append((where + ("layers",), f"expected a non-empty list of layers inside residual, found {describe(inner)}"))
             else:
                 own += check_layers(inner, where + ("layers",))
+            shortcut = entry.get("shortcut")
+            if "shortcut" in entry and shortcut is not None:
+                if not isinstance(shortcut, list) or not shortcut:
+                    own.append((where + ("shortcut",), f"expected a non-empty list of layers (the shortcut path), "
+                                                       f"found {describe(shortcut)}"))
+                else:
+                    own += check_layers(shortcut, where + ("shortcut",))
+            problems += own
+            continue
+        if _is_concat(cls):
+            own += _check_branches(entry, where)
             problems += own
             continue
         required = [
@@ -143,14 +168,37 @@ def check_layers(layers, path: tuple = ("model", "layers")) -> list[tuple]:
         if all(name in entry for name in required):
             config = {key: value for key, value in entry.items() if key in keys}  # unknown keys are reported above
             for name in cls.inferred_args:
-                config.setdefault(name, 1)
+                placeholder = getattr(cls, "config_placeholder", None)
+                config.setdefault(name, placeholder(name, config) if placeholder else 1)
             own += _try_build(lambda: cls.from_config(config), where, keys)
         problems += own
     return problems
 
 
-def _check_open_section(path: tuple, section: dict, registry, kind: str, params, fixed: dict) -> list[tuple]:
-    """Optimizer, schedule or loss: known type, known keys, values accepted by the constructor."""
+def _check_branches(entry: dict, where: tuple) -> list[tuple]:
+    """A concat entry: ``branches`` a non-empty list of non-empty layer lists; ``axis`` a non-zero int."""
+    branches = entry.get("branches")
+    if not isinstance(branches, list) or not branches:
+        return [(where + ("branches",), f"expected a non-empty list of branches (each a list of layers), "
+                                        f"found {describe(branches)}")]
+    problems = []
+    for b, branch in enumerate(branches):
+        if not isinstance(branch, list) or not branch:
+            problems.append((where + ("branches", b), f"expected a non-empty list of layers, found {describe(branch)}"))
+        else:
+            problems += check_layers(branch, where + ("branches", b))
+    axis = entry.get("axis", 1)
+    if not isinstance(axis, int) or isinstance(axis, bool) or axis == 0:
+        problems.append((where + ("axis",), f"expected a non-zero int (1 is the channel axis), found {describe(axis)}"))
+    return problems
+
+
+def _check_open_section(path: tuple, section: dict, registry, kind: str, params, fixed: dict,
+                        sources=None) -> list[tuple]:
+    """Optimizer, schedule or loss: known type, known keys, values accepted by the constructor.
+
+    ``fixed`` holds arguments the config does not set here; ``sources`` where they come from.
+    """
     name = section.get("type", fixed.get("type"))
     if params is None:
         if isinstance(name, str):  # a non-string type is reported by the schema
@@ -161,7 +209,7 @@ def _check_open_section(path: tuple, section: dict, registry, kind: str, params,
     problems = [(path + (key,), unknown_key(key, f"{'.'.join(path)} '{name}'", listed)) for key in section if key not in keys]
     kwargs = {k: v for k, v in section.items() if k in keys and k != "type"}  # unknown keys are reported above
     kwargs.update({k: v for k, v in fixed.items() if k != "type"})
-    return problems + _try_build(lambda: registry.get(name)(**kwargs), path, keys)
+    return problems + _try_build(lambda: registry.get(name)(**kwargs), path, keys, sources)
 
 
 def check_optimizer(section) -> list[tuple]:
@@ -174,15 +222,17 @@ def check_optimizer(section) -> list[tuple]:
 
 
 def check_schedule(section, lr, epochs) -> list[tuple]:
+    """The schedule section, built with ``lr`` (optimizer.lr) and ``epochs`` (trainer.epochs) as given.
+
+    A complaint about those two is derived from their fields, so a bad ``trainer.epochs`` is
+    reported once, at ``trainer.epochs``, not again at a ``lr_schedule.epochs`` nobody wrote.
+    """
     if not isinstance(section, dict):
         return []
-    fixed = {
-        "type": "constant",
-        "base_lr": lr if _positive_number(lr) else 1.0,
-        "epochs": epochs if isinstance(epochs, int) and not isinstance(epochs, bool) and epochs > 0 else None,
-    }
+    fixed = {"type": "constant", "base_lr": lr, "epochs": epochs}
     params = schedule_params(section.get("type", "constant"))
-    problems = _check_open_section(("lr_schedule",), section, SCHEDULES, "an lr schedule", params, fixed)
+    problems = _check_open_section(("lr_schedule",), section, SCHEDULES, "an lr schedule", params, fixed,
+                                   _SCHEDULE_SOURCES)
     # base_lr/epochs come from optimizer.lr and trainer.epochs: say so rather than "unknown key"
     for key in _SCHEDULE_SUPPLIED:
         if key in section:

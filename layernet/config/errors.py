@@ -1,7 +1,11 @@
 """``ConfigError`` and the wording shared by every config message.
 
 A problem is ``(path, text)``: ``path`` a tuple such as ``("model", "layers", 2, "out_features")``
-and ``text`` of the form "expected ..., found ...". ``Locator`` turns the path into where the
+and ``text`` of the form "expected ..., found ...". A ``Problem`` is such a pair that also records
+``derived_from``: the paths of other fields whose values it was computed from (the schedule's
+``epochs`` is ``trainer.epochs``). When one of those fields has a problem of its own, the derived
+one is only its echo and ``Locator.message`` drops it: each mistake is reported once, at its root.
+``Locator`` turns the path into where the
 value came from: ``run.yaml:14`` for a file (the line of the key, or of the nearest enclosing
 key for a missing one), ``override 'trainer.epochs=-3'`` for a command-line override.
 """
@@ -21,6 +25,35 @@ class ConfigError(ValueError):
     def __init__(self, problems):
         self.problems = list(problems)
         super().__init__("\n".join(self.problems))
+
+
+class Problem(tuple):
+    """``(path, text)`` (it unpacks as a pair) plus ``derived_from``, a tuple of source paths."""
+
+    def __new__(cls, path, text: str, derived_from=()):
+        problem = super().__new__(cls, (tuple(path), text))
+        problem.derived_from = tuple(tuple(source) for source in derived_from)
+        return problem
+
+
+def drop_derived(problems) -> list:
+    """The problems without those derived from a field that has a problem itself.
+
+    Fields are compared as paths: a problem at ``trainer`` (not a mapping) or at
+    ``trainer.epochs`` is a root cause for anything derived from ``trainer.epochs``.
+    """
+
+    def overlap(a, b) -> bool:
+        cut = min(len(a), len(b))
+        return tuple(a[:cut]) == tuple(b[:cut])
+
+    problems = list(problems)
+    failed = [tuple(path) for path, _ in problems]
+    return [
+        problem for problem in problems
+        if not any(overlap(source, path) for source in getattr(problem, "derived_from", ())
+                   for path in failed if path != tuple(problem[0]))
+    ]
 
 
 def format_path(path) -> str:
@@ -117,8 +150,11 @@ class Locator:
         return int(tail) if tail.isdigit() else 0
 
     def message(self, problems) -> list[str]:
-        """``[(path, text), ...]`` -> sorted lines ``"run.yaml:14: model.layers[2]: expected ..."``."""
-        ordered = sorted(problems, key=lambda p: self.line(p[0]))
+        """``[(path, text), ...]`` -> sorted lines ``"run.yaml:14: model.layers[2]: expected ..."``.
+
+        Problems derived from a field that failed itself are dropped (see ``drop_derived``).
+        """
+        ordered = sorted(drop_derived(problems), key=lambda p: self.line(p[0]))
         out = []
         for path, text in ordered:
             dotted = format_path(path)

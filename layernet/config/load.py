@@ -1,7 +1,7 @@
 """``load_config`` and ``resolve``: YAML text or a dict -> a validated ``RunConfig``.
 
 Order of work: parse the YAML (numbers as numbers, a line for every key), apply the overrides,
-validate the shape with the pydantic schema and the names and arguments with the registries,
+make ``data.path`` absolute and check that its file exists (``paths.py``), validate the shape with the pydantic schema and the names and arguments with the registries,
 collect *every* problem, and raise one ``ConfigError`` listing them in file order. Only then are
 the optimizer's and schedule's default arguments written in, so ``resolve`` returns a complete,
 self-describing dict (the one saved as a run's ``config.yaml``).
@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from .checks import check_registered, fill_component_defaults
 from .errors import ConfigError, Locator, describe, format_path, unknown_key
 from .overrides import apply_overrides
+from .paths import resolve_paths
 from .schema import SECTIONS, RunConfig, section_name
 from .yaml_lines import YamlProblem, load_with_lines
 
@@ -55,11 +56,15 @@ def load_config(path, overrides=()) -> RunConfig:
         text = raw_bytes.decode("utf-8")
     except UnicodeDecodeError as err:
         raise ConfigError([f"{path}: expected a UTF-8 YAML text file, found bytes that are not UTF-8 (at byte {err.start})"]) from None
-    return validate_text(text, str(path), overrides)
+    return validate_text(text, str(path), overrides, base_dir=path.absolute().parent)
 
 
-def validate_text(text: str, source: str, overrides=()) -> RunConfig:
-    """Validate YAML ``text``; ``source`` names it in messages (a file name)."""
+def validate_text(text: str, source: str, overrides=(), base_dir=None) -> RunConfig:
+    """Validate YAML ``text``; ``source`` names it in messages (a file name).
+
+    ``base_dir`` is the directory relative paths in the text are read from (``data.path``; see
+    ``paths.py``); None: the working directory.
+    """
     try:
         raw, lines, duplicates = load_with_lines(text)
     except YamlProblem as err:
@@ -72,7 +77,7 @@ def validate_text(text: str, source: str, overrides=()) -> RunConfig:
         f"{source}:{line}: {format_path(path)}: expected each key once, found {path[-1]!r} again (first on line {first})"
         for path, line, first in duplicates
     ]
-    return _validate(raw, locator, overrides, early)
+    return _validate(raw, locator, overrides, early, base_dir)
 
 
 def resolve(config, overrides=()) -> dict:
@@ -98,12 +103,12 @@ def to_run_config(config, overrides=()) -> RunConfig:
     raise ConfigError([f"<config>: expected {_TOP}, a path or a RunConfig, found {type(config).__name__}"])
 
 
-def _validate(raw, locator: Locator, overrides, early: list[str]) -> RunConfig:
+def _validate(raw, locator: Locator, overrides, early: list[str], base_dir=None) -> RunConfig:
     if not isinstance(raw, dict):
         found = "a list" if isinstance(raw, list) else describe(raw)
         raise ConfigError([f"{locator.where(())}: expected {_TOP} at the top level, found {found}"])
     override_errors = apply_overrides(raw, overrides, locator)
-    problems = []
+    problems = resolve_paths(raw, locator, base_dir)
     try:
         RunConfig.model_validate(raw)
     except ValidationError as err:

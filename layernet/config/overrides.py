@@ -10,6 +10,8 @@ anything else is an error naming the override, with "did you mean".
 
 from __future__ import annotations
 
+import difflib
+
 import yaml
 
 from ..registry import did_you_mean
@@ -106,3 +108,86 @@ def apply_overrides(raw: dict, overrides, locator=None) -> list[str]:
         if locator is not None:
             locator.overrides[path] = text
     return errors
+
+
+# ------------------------------------------------------------------ "--epochs 3" -> "trainer.epochs=3"
+def override_keys(raw) -> list[str]:
+    """Every dotted key an override may set in the raw config mapping ``raw``, in override syntax.
+
+    The keys written in the file, and those the schema allows where they are absent (a section's
+    defaults such as ``trainer.epochs``, the optimizer's and schedule's own arguments, each layer's
+    optional arguments): ``["version", "name", ..., "model.layers.0.out_channels", ...]``.
+    """
+    raw = raw if isinstance(raw, dict) else {}
+    keys: list[tuple] = []
+
+    def walk(node, path: tuple) -> None:
+        if isinstance(node, list):
+            for index, item in enumerate(node):
+                walk(item, path + (index,))
+            return
+        if not isinstance(node, dict):
+            return
+        names = [k for k in node if isinstance(k, str)]
+        names += sorted((allowed_keys(path, raw) or set()) - set(names))
+        for name in names:
+            keys.append(path + (name,))
+            if name in node:
+                walk(node[name], path + (name,))
+            elif path + (name,) in SECTIONS:
+                walk({}, path + (name,))
+
+    walk(raw, ())
+    return [".".join(str(part) for part in key) for key in keys]
+
+
+def suggest_override(option: str, value: str | None, raw) -> str | None:
+    """The override a command-line option such as ``--epochs 3`` was meant to be, or None.
+
+    ``option`` is the option without its dashes (``epochs``, ``batch-size``, ``trainer.epochs``);
+    dashes count as underscores. It matches each config key (see ``override_keys``) whose last
+    dotted parts are the option's parts, so ``--lr`` is ``optimizer.lr`` and ``--trainer.epochs``
+    is ``trainer.epochs``; failing that, a near miss of a key's last part (``--epoch``) counts.
+    One match -> ``"trainer.epochs=3"``; several -> ``"one of a=3, b=3"``;
+    none -> None. ``value`` None (nothing followed the option) is shown as ``VALUE``.
+    """
+    parts = option.replace("-", "_").split(".")
+    if not all(parts):
+        return None
+    keys = override_keys(raw)
+    matches = [key for key in keys if key.split(".")[-len(parts):] == parts]
+    if not matches and len(parts) == 1:  # a near miss of a key's last part: --epoch, --batchsize
+        close = difflib.get_close_matches(parts[0], sorted({key.split(".")[-1] for key in keys}), n=1, cutoff=0.8)
+        matches = [key for key in keys if close and key.split(".")[-1] == close[0]]
+    shown = "VALUE" if value is None else value
+    if not matches:
+        return None
+    if len(matches) == 1:
+        return f"{matches[0]}={shown}"
+    listed = ", ".join(f"{key}={shown}" for key in matches[:4]) + (", ..." if len(matches) > 4 else "")
+    return f"one of {listed}"
+
+
+def options_as_overrides(extras: list[str], raw) -> list[str]:
+    """For unrecognised command-line words such as ``["--epochs", "3"]``: the overrides they were meant
+    to be (``["trainer.epochs=3"]``); empty when none names a config key."""
+    hints = []
+    for index, word in enumerate(extras):
+        if not word.startswith("-") or word.lstrip("-") == "" or _is_number(word):
+            continue
+        option, equals, value = word.lstrip("-").partition("=")
+        if not equals:
+            following = extras[index + 1] if index + 1 < len(extras) else None
+            value = following if following is not None and (not following.startswith("-") or _is_number(following)) else None
+        hint = suggest_override(option, value, raw)
+        if hint is not None:
+            hints.append(hint)
+    return hints
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

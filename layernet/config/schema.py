@@ -7,11 +7,13 @@ Defaults (what ``resolve`` fills in; the trainer reads exactly these names)::
     seed: 0
     data: {dataset: (required), root: null, download: false, val_size: 0, normalize: none,
            limit: null, path: null, num_classes: null, class_names: null,
-           classes: null, points_per_class: null, noise: null, seq_len: null, sequence: null}
+           classes: null, points_per_class: null, noise: null, augment: null, seq_len: null, sequence: null}
+    data.augment: {random_crop: null, horizontal_flip: false, cutout: null}   # random_crop: {padding: 4}, cutout: {size: (required)}
     model: {layers: (required), loss: softmax_cross_entropy}   # or {type: hinge, margin: 0.5}
     optimizer: {type: (required), lr: (required), ...the optimizer's own keys}
     lr_schedule: {type: constant, ...the schedule's own keys}
-    trainer: {epochs: 10, batch_size: 64, early_stopping: null, verbose: auto, clip_grad_norm: null}
+    trainer: {epochs: 10, batch_size: 64, drop_last: false, early_stopping: null, verbose: auto,
+              clip_grad_norm: null}
     trainer.early_stopping: {monitor: val_acc, patience: 5, mode: auto, min_delta: 0.0}
     checkpoint: {every_epochs: 1, keep_best: true, monitor: val_acc}
     output: {dir: "runs/{name}/{timestamp}", plots: true}
@@ -80,6 +82,22 @@ class OpenSection(BaseModel):
     model_config = ConfigDict(extra="allow", strict=True)
 
 
+class RandomCropConfig(Section):
+    padding: NonNegativeInt = 4
+
+
+class CutoutConfig(Section):
+    size: PositiveInt
+
+
+class AugmentConfig(Section):
+    """``data.augment``: training-batch augmentation (``layernet.data.augment``)."""
+
+    random_crop: Optional[RandomCropConfig] = None
+    horizontal_flip: StrictBool = False
+    cutout: Optional[CutoutConfig] = None
+
+
 class DataConfig(Section):
     dataset: StrictStr
     root: Optional[StrictStr] = None
@@ -99,6 +117,8 @@ class DataConfig(Section):
     seq_len: Optional[PositiveInt] = None
     # images as sequences (N, H, C*W), row by row, for recurrent models
     sequence: Optional[Literal["rows"]] = None
+    # training-batch augmentation of images
+    augment: Optional[AugmentConfig] = None
 
 
 #: The keys of ``data`` that are options of one data set rather than of ``load_dataset``.
@@ -131,6 +151,7 @@ class EarlyStoppingConfig(Section):
 class TrainerConfig(Section):
     epochs: PositiveInt = 10
     batch_size: PositiveInt = 64
+    drop_last: StrictBool = False
     early_stopping: Optional[EarlyStoppingConfig] = None
     verbose: Literal["auto", "bar", "epoch", "quiet"] = "auto"
     clip_grad_norm: Optional[PositiveNumber] = None
@@ -168,6 +189,9 @@ class RunConfig(Section):
 SECTIONS: dict[tuple, type[BaseModel]] = {
     (): RunConfig,
     ("data",): DataConfig,
+    ("data", "augment"): AugmentConfig,
+    ("data", "augment", "random_crop"): RandomCropConfig,
+    ("data", "augment", "cutout"): CutoutConfig,
     ("model",): ModelConfig,
     ("optimizer",): OptimizerConfig,
     ("lr_schedule",): ScheduleConfig,

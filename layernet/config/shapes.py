@@ -56,3 +56,24 @@ def check_model_shapes(config, input_shape, num_classes: int | None = None, labe
             f"found {format_shape((None, *shape))}"
         ])
     return shape
+
+
+def check_augment(config, input_shape) -> None:
+    """``data.augment`` fits the data: image examples (C, H, W), a cutout no larger than the image.
+
+    ``config`` is a ``RunConfig``; a problem raises a one-line ``ConfigError`` naming the file:line
+    of the offending ``data.augment`` entry.
+    """
+    from ..data.augment import Augment
+
+    if not isinstance(config, RunConfig) or config.data.augment is None:
+        return
+    locator = config._locator or Locator("<config>")
+    augment = Augment.from_config(config.data.augment.model_dump())
+    if augment is None:
+        return
+    keys = {"cutout": ("cutout", "size"), "": ()}  # the key that holds the offending value
+    problems = [(("data", "augment", *keys.get(option, (option,))), text)
+                for option, text in augment.problems(tuple(int(s) for s in input_shape))]
+    if problems:
+        raise ConfigError(locator.message(problems))

@@ -15,7 +15,9 @@
 
 One module per concept: ``dataset`` (the container), ``source`` (where files live), ``download``
 (mirrors, MD5, atomic writes), ``idx`` (the MNIST file format), one module per data set,
-``prepare`` (limit, validation split, normalisation), ``load`` (``load_dataset``) and ``verify``.
+``prepare`` (limit, validation split, normalisation), ``load`` (``load_dataset``) and ``verify``
+(``dataset_files``, ``verify``, ``download_dataset``, ``missing_hint``, ``known_shapes``: what the
+``layernet data``, ``summary`` and ``gradcheck`` commands need).
 """
 
 from . import cifar10, digits, mnist, npz, spiral, text  # noqa: F401  (registers the data sets)
@@ -23,6 +25,7 @@ from .dataset import Dataset
 from .download import MIRRORS
 from .load import load_dataset
 from .source import FileCheck, data_home
-from .verify import dataset_files, verify
+from .verify import dataset_files, download_dataset, known_shapes, missing_hint, verify
 
-__all__ = ["Dataset", "FileCheck", "MIRRORS", "data_home", "dataset_files", "load_dataset", "verify"]
+__all__ = ["Dataset", "FileCheck", "MIRRORS", "data_home", "dataset_files", "download_dataset", "known_shapes",
+           "load_dataset", "missing_hint", "verify"]

@@ -131,6 +131,7 @@ class CIFAR10(Source):
 
     files = {ARCHIVE: "c58f30108f718f92721af3b95e74349a"}
     scale = 255.0
+    input_shape, num_classes = (3, 32, 32), 10
     alternatives = f" (or its extracted folder {FOLDER}/)"
 
     def missing(self, directory):

@@ -42,6 +42,7 @@ class Digits(Source):
 
     scale = 16.0
     class_names = [str(d) for d in range(10)]
+    input_shape, num_classes = (1, 8, 8), 10
 
     def read(self, directory=None, seed=0):
         pixels, labels = read_digits_csv()

@@ -32,9 +32,11 @@ def load_dataset(dataset: str, *, root=None, download: bool = False, val_size=0,
 
     Args:
         dataset: "digits", "spiral", "mnist", "fashion_mnist", "cifar10" or "npz".
-        root: the directory holding the data set's files; ``None`` -> ``$LAYERNET_DATA/<name>`` or
-            ``~/.cache/layernet/<name>``. Ignored by digits, spiral and npz.
-        download: fetch missing files from the canonical mirrors (MD5-checked).
+        root: the directory holding the data set's files; ``None`` -> ``$LAYERNET_DATA/<name>``, else
+            ``$XDG_CACHE_HOME/layernet/<name>``, else ``~/.cache/layernet/<name>``. Ignored by digits,
+            spiral and npz.
+        download: fetch missing files from the canonical mirrors (MD5-checked; the same code as
+            ``layernet data download NAME``).
         val_size: training examples held out for validation: an int, or a fraction in (0, 1).
         normalize: "none", "scale" or "standard" (statistics from the training split only).
         limit: keep only the first ``limit`` training examples (before the validation split).

@@ -48,6 +48,7 @@ class MNIST(Source):
     }
     class_names = [str(d) for d in range(10)]
     scale = 255.0
+    input_shape, num_classes = (1, 28, 28), 10
     alternatives = " (each may also be uncompressed, without .gz)"
 
     def missing(self, directory):

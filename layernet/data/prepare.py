@@ -97,6 +97,16 @@ def normalize(ds: Dataset, method: str, scale: float | None) -> None:
 SEQUENCES = ("rows",)
 
 
+def sequence_shape(input_shape, sequence) -> tuple:
+    """The per-example shape after ``to_sequences``: (C, H, W) -> (H, C*W) for ``"rows"``."""
+    if sequence is None:
+        return tuple(input_shape)
+    if sequence not in SEQUENCES or len(input_shape) != 3:
+        raise ValueError(f"sequence: {sequence} expects images (C, H, W), found inputs of shape {tuple(input_shape)}")
+    c, h, w = input_shape
+    return (h, c * w)
+
+
 def to_sequences(ds: Dataset, sequence) -> None:
     """``sequence="rows"``: images (N, C, H, W) become sequences (N, H, C*W) in place, row by row
     (T = H steps, each the row's pixels of every channel; (N, H, W) for one channel). Applied

@@ -25,6 +25,9 @@ class Spiral(Source):
         self.points_per_class = check_int("spiral", "points_per_class", points_per_class)
         self.noise = check_positive("spiral", "noise", noise, allow_zero=True)
 
+    def known_shapes(self):
+        return (2,), self.classes
+
     def read(self, directory=None, seed=0):
         rng = np.random.default_rng(seed)
         n, k = self.points_per_class, self.classes

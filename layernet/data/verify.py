@@ -1,4 +1,5 @@
-"""Where a data set's files are expected, and a check of what is there (``layernet data path|verify``)."""
+"""Where a data set's files are expected, a check of what is there, fetching them, and the shapes
+known without them (``layernet data path|verify|download``, ``layernet summary|gradcheck``)."""
 
 from __future__ import annotations
 
@@ -25,3 +26,24 @@ def verify(dataset: str, root=None, **options) -> list[FileCheck]:
     """
     source = make_source(dataset, options)
     return source.check(source.directory(root))
+
+
+def missing_hint(dataset: str, root=None, **options) -> str | None:
+    """One line naming the missing files, their directory and how to get them; None if none is missing."""
+    source = make_source(dataset, options)
+    directory = source.directory(root)
+    missing = source.missing(directory) if directory is not None else []
+    return source.missing_message(directory, missing) if missing else None
+
+
+def download_dataset(dataset: str, root=None, **options) -> list[Path]:
+    """Fetch ``dataset``'s missing files into its data directory (MD5-checked, atomic); return them.
+
+    The same code as ``load_dataset(..., download=True)``; files already present are kept.
+    """
+    return make_source(dataset, options).download(root)
+
+
+def known_shapes(dataset: str, **options) -> tuple[tuple, int] | None:
+    """``(input_shape, num_classes)`` of ``dataset`` without reading files, or None (npz: only the file knows)."""
+    return make_source(dataset, options).known_shapes()

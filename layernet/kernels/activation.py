@@ -6,8 +6,7 @@ the index range into disjoint blocks, so each element is written by one thread a
 not depend on the thread count.
 
 Backward kernels take whichever forward array is cheapest to keep: the input (ReLU, leaky
-ReLU) or the output (sigmoid, tanh, whose derivatives are functions of the output). The fused
-``relu_forward_mask`` / ``relu_backward_mask`` pair keeps a one-byte mask instead of the input.
+ReLU) or the output (sigmoid, tanh, whose derivatives are functions of the output).
 """
 
 from __future__ import annotations
@@ -45,25 +44,6 @@ def relu_backward(x, dout, dx):
     zero = dx.dtype.type(0)
     for i in prange(x.shape[0]):
         dx[i] = dout[i] if x[i] > zero else zero
-
-
-@njit_kernel(parallel=PARALLEL)
-def relu_forward_mask(x, out, mask):
-    """out = max(0, x) and mask = (x > 0) in one pass; x, out (L,), mask (L,) bool."""
-    zero = out.dtype.type(0)
-    for i in prange(x.shape[0]):
-        v = x[i]
-        positive = v > zero
-        mask[i] = positive
-        out[i] = v if positive else zero
-
-
-@njit_kernel(parallel=PARALLEL)
-def relu_backward_mask(mask, dout, dx):
-    """dx = dout where mask, else 0; mask (L,) bool, dout, dx (L,). May run in place (dx is dout)."""
-    zero = dx.dtype.type(0)
-    for i in prange(mask.shape[0]):
-        dx[i] = dout[i] if mask[i] else zero
 
 
 @njit_kernel(parallel=PARALLEL)

@@ -70,3 +70,43 @@ def adam_update(param, grad, m, v, lr, beta1, one_minus_beta1, beta2, one_minus_
         m[i] = m_i
         v[i] = v_i
         param[i] -= lr * (m_i / bias1) / (np.sqrt(v_i / bias2) + eps)
+
+
+# ---------------------------------------------------------------------- AdamW, Adagrad, Adadelta (torch.optim's rules)
+@njit_kernel
+def adamw_update(param, grad, m, v, lr, beta1, one_minus_beta1, beta2, one_minus_beta2, eps, bias1, bias2,
+                 lr_times_decay):
+    """AdamW: p -= lr * weight_decay * p (decoupled, before the step), then Adam's step on the raw gradient.
+
+    ``lr_times_decay`` = lr * weight_decay; the gradient is *not* changed by the decay.
+    """
+    keep = 1 - lr_times_decay
+    for i in range(param.shape[0]):
+        g = grad[i]
+        m_i = beta1 * m[i] + one_minus_beta1 * g
+        v_i = beta2 * v[i] + one_minus_beta2 * (g * g)
+        m[i] = m_i
+        v[i] = v_i
+        param[i] = param[i] * keep - lr * (m_i / bias1) / (np.sqrt(v_i / bias2) + eps)
+
+
+@njit_kernel
+def adagrad_update(param, grad, sum_sq, lr, eps, weight_decay):
+    """Adagrad: s += g**2; p -= lr * g / (sqrt(s) + eps), g = grad + weight_decay * p (coupled)."""
+    for i in range(param.shape[0]):
+        g = grad[i] + weight_decay * param[i]
+        s = sum_sq[i] + g * g
+        sum_sq[i] = s
+        param[i] -= lr * g / (np.sqrt(s) + eps)
+
+
+@njit_kernel
+def adadelta_update(param, grad, square_avg, acc_delta, lr, rho, one_minus_rho, eps, weight_decay):
+    """Adadelta: a = rho a + (1-rho) g**2; d = sqrt(u + eps) / sqrt(a + eps) * g; u = rho u + (1-rho) d**2; p -= lr d."""
+    for i in range(param.shape[0]):
+        g = grad[i] + weight_decay * param[i]
+        a = rho * square_avg[i] + one_minus_rho * (g * g)
+        square_avg[i] = a
+        d = np.sqrt(acc_delta[i] + eps) / np.sqrt(a + eps) * g
+        acc_delta[i] = rho * acc_delta[i] + one_minus_rho * (d * d)
+        param[i] -= lr * d

@@ -14,6 +14,11 @@ from .gru import GRU
 from .lstm import LSTM
 from .rnn import RNN
 from .temporal import TemporalAffine
+from .layernorm import LayerNorm
+from .groupnorm import GroupNorm
+from .global_pool import GlobalAvgPool2d
+from .gelu import GELU
+from .concat import Concat
 
 __all__ = ["Layer", "Affine",
     "MaxPool2d",
@@ -30,4 +35,10 @@ __all__ = ["Layer", "Affine",
     "RNN",
     "LSTM",
     "GRU",
-    "TemporalAffine"]
+    "TemporalAffine",
+    "Residual",
+    "LayerNorm",
+    "GroupNorm",
+    "GlobalAvgPool2d",
+    "GELU",
+    "Concat"]

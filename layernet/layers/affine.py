@@ -23,6 +23,7 @@ class Affine(Layer):
 
     _positional = ("in_features", "out_features")
     inferred_args = ("in_features",)
+    decayed = ("W",)  # weight decay on W, not on b
 
     def __init__(self, in_features, out_features, *, init="he_normal", bias=True, rng=None):
         super().__init__()

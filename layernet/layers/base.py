@@ -6,14 +6,19 @@ A layer holds
   shape into ``layer.params[name]`` is allowed; the next forward uses it.
 - ``grads``: the same keys, filled by ``backward`` (arrays of each parameter's shape and dtype).
 - ``buffers``: non-trainable state saved with the model (batch norm's running statistics).
+- ``decayed`` (class attribute): the names of its own parameters that weight decay applies to.
 
 and implements
 
 - ``forward(x, training=False) -> out``: computes the output and caches what backward needs.
 - ``backward(dout) -> dx``: the gradient w.r.t. the input of the last forward (x's shape and
   dtype); fills ``grads``. The cache is consumed: one backward per forward.
+- ``layer(x, training=False)``: ``forward`` for arrays; on a ``layernet.autograd.Tensor`` it
+  records a graph node whose backward is this layer's ``backward``.
 - ``output_shape(input_shape) -> shape``: per-sample shapes (no batch axis), used by
   ``Sequential.summary`` and configs to check a stack before any data flows.
+- ``min_train_batch(input_shape) -> int``: the smallest batch ``forward(training=True)`` accepts
+  (1 unless overridden), so the trainer can refuse a last batch that is too small up front.
 
 Configuration: the constructor's arguments are stored as attributes of the same names, so
 ``get_config()`` (the dict that rebuilds the layer, with its registered ``"type"``) and
@@ -44,6 +49,10 @@ class Layer:
     _not_config: tuple[str, ...] = ("rng",)
     #: Config keys that ``infer_config`` can fill from the input shape (``in_features`` ...).
     inferred_args: tuple[str, ...] = ()
+    #: The layer's own parameters that weight decay applies to: the weights of a linear map
+    #: (Affine's and Conv2d's ``W``), not biases nor normalisation's ``gamma``/``beta`` (decaying
+    #: an offset or a scale only pulls the output towards 0 and fights the normalisation).
+    decayed: tuple[str, ...] = ()
 
     def __init__(self):
         self.params: dict[str, np.ndarray] = {}
@@ -58,6 +67,14 @@ class Layer:
     def backward(self, dout):
         raise NotImplementedError
 
+    def __call__(self, x, training: bool = False):
+        """``forward(x, training)``; on an autograd ``Tensor``, a recorded node (see ``layernet.autograd``)."""
+        if type(x) is not np.ndarray and getattr(x, "_autograd_tensor", False):
+            from ..autograd.modules import call_layer  # the engine is imported only when it is used
+
+            return call_layer(self, x, training)
+        return self.forward(x, training=training)
+
     def output_shape(self, input_shape: tuple) -> tuple:
         """Per-sample output shape for a per-sample ``input_shape``; ValueError if it does not fit."""
         return tuple(input_shape)
@@ -65,6 +82,19 @@ class Layer:
     def children(self) -> list["Layer"]:
         """Sub-layers of a container layer (empty for ordinary layers)."""
         return []
+
+    def min_train_batch(self, input_shape: tuple) -> int:
+        """The fewest examples a training forward accepts for a per-sample ``input_shape`` (1 here;
+        batch norm on (N, D) needs 2 to compute a variance). The trainer asks before the first step."""
+        return 1
+
+    def decayed_names(self, prefix: str = "") -> list[str]:
+        """The parameters weight decay applies to: this layer's own (``decayed``), then each
+        child's, named as Sequential names parameters (``prefix + "W"``, ``prefix + "0.W"``)."""
+        names = [prefix + key for key in self.decayed if key in self.params]
+        for index, child in enumerate(self.children()):
+            names += child.decayed_names(f"{prefix}{index}.")
+        return names
 
     # ----------------------------------------------------------------- helpers for subclasses
     @property

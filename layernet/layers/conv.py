@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import as_pair, check_int, plain_pair
+from .._validation import as_pair, check_int, invalid_argument, plain_pair
 from ..init import as_rng, check_init, initialize
 from ..kernels.conv import (
     col2im_rows,
@@ -17,6 +17,7 @@ from ..kernels.conv import (
 )
 from ..registry import LAYERS
 from .base import Layer
+from .conv_general import general_backward, general_forward
 
 #: Images per im2col chunk: the column matrix of a chunk is reused (and recomputed in backward)
 #: instead of holding the columns of the whole batch.
@@ -27,7 +28,7 @@ CHUNK_IMAGES = 16
 class Conv2d(Layer):
     """2-D convolution (cross-correlation, as in cs231n and PyTorch), NCHW, zero padding.
 
-    Shapes: x (N, C, H, W); W (F, C, KH, KW); b (F,); out (N, F, OH, OW) with
+    Shapes: x (N, C, H, W); W (F, C/groups, KH, KW); b (F,); out (N, F, OH, OW) with
     OH = floor((H + 2*ph - KH) / sh) + 1 and OW = floor((W + 2*pw - KW) / sw) + 1.
     out[n, f, i, j] = b[f] + sum_{c, kh, kw} W[f, c, kh, kw] * xp[n, c, i*sh + kh, j*sw + kw],
     where xp is x inside a border of ph rows and pw columns of zeros.
@@ -40,14 +41,22 @@ class Conv2d(Layer):
     multiply-add over the output plane); everything else an im2col product per chunk of
     ``CHUNK_IMAGES`` images with the columns recomputed in backward (see kernels/conv.py).
 
+    ``dilation`` (d) and ``groups`` (G), as PyTorch: taps are d apart, W[f, c, kh, kw] reads
+    xp[n, c, i*sh + kh*dh, j*sw + kw*dw] (so OH = floor((H + 2*ph - dh*(KH-1) - 1) / sh) + 1), and the
+    channels split into G groups, output channel f seeing only the C/G input channels of its group
+    (W is (F, C/G, KH, KW); G = C is a depthwise convolution). Any dilation or groups other than 1
+    takes the general path (im2col per group, ``layers/conv_general.py``); the fast paths above
+    serve dilation=1, groups=1 unchanged.
+
     ``needs_input_grad`` (attribute, default True): set it to False on a first layer whose
     input gradient nobody uses; backward then skips dx and returns None.
     """
 
     _positional = ("in_channels", "out_channels")
     inferred_args = ("in_channels",)
+    decayed = ("W",)  # weight decay on W, not on b
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, *,
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, *, dilation=1, groups=1,
                  init="he_normal", bias=True, rng=None):
         super().__init__()
         self.in_channels = check_int("Conv2d", "in_channels", in_channels)
@@ -55,14 +64,20 @@ class Conv2d(Layer):
         self._k = as_pair("Conv2d", "kernel_size", kernel_size)
         self._s = as_pair("Conv2d", "stride", stride)
         self._p = as_pair("Conv2d", "padding", padding, minimum=0)
-        self.kernel_size, self.stride, self.padding = (plain_pair(v) for v in (kernel_size, stride, padding))
+        self._d = as_pair("Conv2d", "dilation", dilation)
+        self.kernel_size, self.stride, self.padding, self.dilation = (
+            plain_pair(v) for v in (kernel_size, stride, padding, dilation))
+        self.groups = check_int("Conv2d", "groups", groups)
+        for name in ("in_channels", "out_channels"):
+            if getattr(self, name) % self.groups:
+                raise invalid_argument("Conv2d", "groups", f"a divisor of {name}={getattr(self, name)}", groups)
         check_init("Conv2d", init)
         self.init = init
         self.bias = bool(bias)
         self.rng = as_rng(rng)
         kh, kw = self._k
-        shape = (self.out_channels, self.in_channels, kh, kw)
-        fan_in, fan_out = self.in_channels * kh * kw, self.out_channels * kh * kw
+        shape = (self.out_channels, self.in_channels // self.groups, kh, kw)
+        fan_in, fan_out = self.in_channels // self.groups * kh * kw, self.out_channels * kh * kw
         self.init_param("W", initialize(init, shape, fan_in, fan_out, self.rng))
         if self.bias:
             self.init_param("b", np.zeros(self.out_channels, dtype=np.float32))
@@ -74,14 +89,27 @@ class Conv2d(Layer):
             config["in_channels"] = int(input_shape[0])
         return config
 
+    @classmethod
+    def config_placeholder(cls, name, config):
+        """A stand-in for ``in_channels`` when a config is checked without data: ``groups`` (which divides it)."""
+        groups = config.get("groups", 1)
+        return groups if isinstance(groups, int) and not isinstance(groups, bool) and groups > 0 else 1
+
     # ----------------------------------------------------------------- shapes
     def _expected(self) -> str:
-        (kh, kw), (ph, pw) = self._k, self._p
+        (kh, kw), (ph, pw) = self._extent(), self._p
         return f"(N, {self.in_channels}, H, W) with H + 2*{ph} >= {kh} and W + 2*{pw} >= {kw}"
+
+    def _extent(self):
+        """The dilated kernel's extent (dh*(KH-1) + 1, dw*(KW-1) + 1): KH, KW without dilation."""
+        return tuple(d * (k - 1) + 1 for k, d in zip(self._k, self._d))
+
+    def _general(self) -> bool:
+        return self._d != (1, 1) or self.groups != 1
 
     def _spatial_out(self, shape):
         """(OH, OW) for an input (N, C, H, W); the shape error if it does not fit."""
-        (kh, kw), (sh, sw), (ph, pw) = self._k, self._s, self._p
+        (kh, kw), (sh, sw), (ph, pw) = self._extent(), self._s, self._p
         if len(shape) != 4 or shape[1] != self.in_channels or shape[2] + 2 * ph < kh or shape[3] + 2 * pw < kw:
             raise self.fail_shape(self._expected(), tuple(shape))
         return (shape[2] + 2 * ph - kh) // sh + 1, (shape[3] + 2 * pw - kw) // sw + 1
@@ -96,6 +124,7 @@ class Conv2d(Layer):
     # ----------------------------------------------------------------- forward
     def forward(self, x, training=False):
         x = self.check_input(x, ndim=4, expected=self._expected())
+        x_dtype = x.dtype  # dx is returned in it, whatever the parameters' dtype
         oh, ow = self._spatial_out(x.shape)
         self.check_param_shapes()
         dtype = self.compute_dtype(x)
@@ -103,16 +132,19 @@ class Conv2d(Layer):
         W = np.ascontiguousarray(self.params["W"], dtype=dtype)
         b = self.params["b"].astype(dtype) if self.bias else np.zeros(self.out_channels, dtype)
         n = x.shape[0]
+        if self._general():
+            self.save_cache(x.shape, x_dtype, x, W)
+            return general_forward(x, W, b, self._s, self._p, self._d, self.groups, oh, ow)
         out = np.empty((n, self.out_channels, oh, ow), dtype=dtype)
         if self._direct():
             xp = self._pad(x)
             wp = xp.shape[2]
             acc = np.empty((n, (oh - 1) * wp + ow), dtype=dtype)
             direct_forward(xp.reshape(n, -1), W[:, 0], b, wp, out, acc)
-            self.save_cache(x.shape, xp, W)
+            self.save_cache(x.shape, x_dtype, xp, W)
         else:
             self._im2col_forward(x, W, b, out)
-            self.save_cache(x.shape, x, W)
+            self.save_cache(x.shape, x_dtype, x, W)
         return out
 
     def _pad(self, x):
@@ -147,18 +179,20 @@ class Conv2d(Layer):
 
     # ----------------------------------------------------------------- backward
     def backward(self, dout):
-        x_shape, x, W = self.pop_cache()
+        x_shape, x_dtype, x, W = self.pop_cache()
         n, f = x_shape[0], self.out_channels
         oh, ow = self._spatial_out(x_shape)
         dout = np.ascontiguousarray(self.check_dout(dout, (n, f, oh, ow), W.dtype))
         if self.bias:
             self.set_grad("b", dout.sum(axis=(0, 2, 3)))
-        if self._direct():
+        if self._general():
+            dW, dx = general_backward(x, W, dout, self._s, self._p, self._d, self.groups, self.needs_input_grad)
+        elif self._direct():
             dW, dx = self._direct_backward(x_shape, x, W, dout)
         else:
             dW, dx = self._im2col_backward(x, W, dout)
         self.set_grad("W", dW)
-        return dx
+        return None if dx is None else dx.astype(x_dtype, copy=False)  # a copy only if x was cast
 
     def _direct_backward(self, x_shape, xp, W, dout):
         (ph, pw), (n, _, h, w) = self._p, x_shape

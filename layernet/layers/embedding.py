@@ -28,6 +28,8 @@ class Embedding(Layer):
     inferred_args = ("num_embeddings",)
     #: the input is indices, not values: checkers feed integers in [0, num_embeddings)
     integer_input = True
+    #: weight decay applies to the table (the old name rule's choice; PyTorch decays every parameter)
+    decayed = ("W",)
 
     def __init__(self, num_embeddings, embedding_dim, *, init=1.0, rng=None):
         super().__init__()

@@ -35,6 +35,7 @@ class BatchNorm(Layer):
 
     _positional = ("num_features",)
     inferred_args = ("num_features",)
+    decayed = ()  # no weight decay on gamma and beta
 
     def __init__(self, num_features, momentum=0.9, eps=1e-5):
         super().__init__()
@@ -62,6 +63,10 @@ class BatchNorm(Layer):
             raise self.fail_shape(self._expected(), (None, *input_shape))
         return tuple(input_shape)
 
+    def min_train_batch(self, input_shape):
+        """2 for (N, D) input (and 1x1 spatial maps): the batch variance needs two values per feature."""
+        return 2 if int(np.prod(input_shape[1:], dtype=np.int64)) == 1 else 1
+
     def forward(self, x, training=False):
         x = self.check_input(x, ndim=(2, 4), expected=self._expected())
         if x.shape[1] != self.num_features:
@@ -86,7 +91,7 @@ class BatchNorm(Layer):
             mean = self.buffers["running_mean"].astype(np.float64)
             var = self.buffers["running_var"].astype(np.float64)
             batchnorm_forward_eval(x3, mean, gamma / np.sqrt(var + self.eps), beta, out)
-        self.save_cache(x.shape, x3, mean, 1.0 / np.sqrt(var + self.eps), gamma, bool(training))
+        self.save_cache(x.shape, x.dtype, x3, mean, 1.0 / np.sqrt(var + self.eps), gamma, bool(training))
         return out.reshape(x.shape)
 
     def _update_running(self, mean, var):
@@ -100,7 +105,7 @@ class BatchNorm(Layer):
             self.buffers[key] = (m * old.astype(np.float64) + (1.0 - m) * batch).astype(old.dtype)
 
     def backward(self, dout):
-        x_shape, x3, mean, inv_std, gamma, training = self.pop_cache()
+        x_shape, x_dtype, x3, mean, inv_std, gamma, training = self.pop_cache()
         dout3 = np.ascontiguousarray(self.check_dout(dout, x_shape, x3.dtype)).reshape(x3.shape)
         dx = np.empty(x3.shape, dtype=x3.dtype)
         dgamma = np.empty(self.num_features)
@@ -108,4 +113,4 @@ class BatchNorm(Layer):
         batchnorm_backward(x3, dout3, mean, inv_std, gamma, training, dx, dgamma, dbeta)
         self.set_grad("gamma", dgamma)
         self.set_grad("beta", dbeta)
-        return dx.reshape(x_shape)
+        return dx.reshape(x_shape).astype(x_dtype, copy=False)  # a copy only if x was cast

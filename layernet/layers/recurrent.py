@@ -52,6 +52,8 @@ class Recurrent(Layer):
     bias_keys = ("b", None)
     #: names of the initial states forward accepts (``h0``; the LSTM adds ``c0``).
     state_names = ("h0",)
+    #: weight decay applies to the two weight matrices, not the biases
+    decayed = ("Wx", "Wh")
 
     def __init__(self, input_size, hidden_size, return_sequences=True, *, init="uniform", rng=None):
         super().__init__()

@@ -24,6 +24,7 @@ class TemporalAffine(Layer):
 
     _positional = ("in_features", "out_features")
     inferred_args = ("in_features", "out_features")
+    decayed = ("W",)
 
     def __init__(self, in_features, out_features, *, init="he_normal", bias=True, rng=None):
         super().__init__()

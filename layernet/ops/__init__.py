@@ -11,18 +11,21 @@ Every op follows the protocol in ``layernet.ops.base``; ``layernet.gradcheck.che
 compares its backward with centred finite differences.
 """
 
-from .arithmetic import Add, Divide, Multiply, Subtract
+from .arithmetic import Add, Divide, Multiply, Negative, Power, Subtract
 from .base import BinaryOp, Op, UnaryOp, unbroadcast
 from .elementwise import Exp, Log, Pow, ReLU, Sigmoid, Tanh
+from .indexing import Index, Where
+from .joining import Concatenate, Stack
 from .matmul import MatMul
 from .reductions import Max, Maximum, Mean, Sum
 from .shape import BroadcastTo, Reshape, SwapAxes, Transpose
 
 __all__ = [
     "Op", "UnaryOp", "BinaryOp", "unbroadcast",
-    "Add", "Subtract", "Multiply", "Divide",
+    "Add", "Subtract", "Multiply", "Divide", "Power", "Negative",
     "MatMul",
     "Sum", "Mean", "Max", "Maximum",
     "BroadcastTo", "Reshape", "Transpose", "SwapAxes",
     "Exp", "Log", "Pow", "Sigmoid", "Tanh", "ReLU",
+    "Index", "Where", "Concatenate", "Stack",
 ]

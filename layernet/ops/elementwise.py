@@ -44,7 +44,9 @@ class Log(UnaryOp):
 class Pow(UnaryOp):
     """out = x^p for a constant real exponent p (e.g. Pow(2) squares, Pow(-1) inverts).
 
-    Backward: d(x^p)/dx = p * x^(p-1), so dx = dout * p * x**(p - 1).
+    Backward: d(x^p)/dx = p * x^(p-1), so dx = dout * p * x**(p - 1). For p = 0 the output
+    is the constant 1 and dx = 0 everywhere, x = 0 included (as PyTorch; the formula would give
+    0 * 0**-1 = nan there).
     """
 
     _args = ("p",)
@@ -59,6 +61,8 @@ class Pow(UnaryOp):
         return x**self.p
 
     def _backward(self, dout, x, out):
+        if self.p == 0:
+            return dout * 0  # 0 * x**-1 is nan at x = 0; the derivative of a constant is 0
         return dout * self.p * x ** (self.p - 1)
 
 

@@ -3,7 +3,7 @@
 - ``plot_sweep(sweep_dir)``: one panel per swept key, the metric of every ``ok`` trial as a dot
   (the best one circled); a log x axis for ``loguniform`` keys; ``choice`` values (numbers or
   not) evenly spaced on a categorical axis, in the order of the space.
-- ``plot_best_runs(sweep_dir, top=3)``: ``layernet.plotting.plot_runs`` over the best trials'
+- ``plot_best_runs(sweep_dir, top=3)``: ``layernet.plot.plot_runs`` over the best trials'
   run directories, for the metric's history column (``val_acc`` for ``test_*`` metrics).
 - ``save_sweep_plots(sweep_dir)``: both, as ``metric_vs_params.png`` and ``best_runs.png``.
 
@@ -78,8 +78,8 @@ def plot_sweep(sweep_dir):
 
 
 def plot_best_runs(sweep_dir, top: int = 3):
-    """The best ``top`` trials' learning curves overlaid (``layernet.plotting.plot_runs``)."""
-    from ..plotting import plot_runs
+    """The best ``top`` trials' learning curves overlaid (``layernet.plot.plot_runs``)."""
+    from ..plot import plot_runs
 
     sweep_dir, spec, metric, mode, rows = _load(sweep_dir)
     column = metric if not metric.startswith("test_") else "val_acc"
@@ -94,7 +94,7 @@ def plot_best_runs(sweep_dir, top: int = 3):
 
 def save_sweep_plots(sweep_dir, top: int = 3) -> dict:
     """Write ``metric_vs_params.png`` and ``best_runs.png`` into the sweep directory; returns the paths."""
-    from ..plotting import save_figure
+    from ..plot import save_figure
 
     sweep_dir = Path(sweep_dir)
     return {"params": save_figure(plot_sweep(sweep_dir), sweep_dir / "metric_vs_params.png"),

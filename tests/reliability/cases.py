@@ -116,10 +116,15 @@ CONFIG_CASES = {
     "dropout p of 1.5": (dump(tiny(**{"model.layers.2": {"type": "dropout", "p": 1.5}})), [], [RUN, "model.layers[2]", "p"]),
     "unknown dataset": (dump(tiny(**{"data.dataset": "mnits"})), [], [RUN, "data.dataset", "mnits", "did you mean 'mnist'"]),
     "unknown normalize": (dump(tiny(**{"data.normalize": "zscore"})), [], [RUN, "data.normalize", "zscore"]),
-    "unknown optimizer": (dump(tiny(**{"optimizer.type": "adamw"})), [], [RUN, "optimizer.type", "adamw"]),
+    "unknown optimizer": (dump(tiny(**{"optimizer.type": "adamm"})), [], [RUN, "optimizer.type", "adamm"]),
     "unknown optimizer argument": (dump(tiny(**{"optimizer.momentun": 0.9})), [], [RUN, "optimizer.momentun", "did you mean 'momentum'"]),
     "unknown schedule": (dump(tiny(**{"lr_schedule.type": "cosin"})), [], [RUN, "lr_schedule.type", "did you mean 'cosine'"]),
     "bad schedule argument": (dump(tiny(**{"lr_schedule": {"type": "step", "step_size": 0}})), [], [RUN, "lr_schedule", "step_size"]),
+    # issue 17 item 9: the cosine schedule reads trainer.epochs; the root cause only, one line
+    "bad epochs under a cosine schedule": (dump(tiny(**{"lr_schedule.type": "cosine", "trainer.epochs": -1})), [],
+                                           [RUN, "trainer.epochs", "-1"]),
+    "override of bad epochs under a cosine schedule": (dump(tiny(**{"lr_schedule.type": "cosine"})), ["trainer.epochs=0"],
+                                                       ["override 'trainer.epochs=0'", "trainer.epochs"]),
     "unknown loss": (dump(tiny(**{"model.loss": "cross_entropy"})), [], [RUN, "model.loss", "cross_entropy"]),
     "unknown monitor": (dump(tiny(**{"checkpoint.monitor": "val_accuracy"})), [], [RUN, "checkpoint.monitor", "val_accuracy"]),
     "duplicate key": (dump(TINY) + "seed: 3\n", [], [RUN, "seed"]),
@@ -131,6 +136,9 @@ CONFIG_CASES = {
     "override of a layer index out of range": (dump(TINY), ["model.layers.9.out_features=3"], ["model.layers"]),
     "override of a layer argument typo": (dump(TINY), ["model.layers.1.out_feature=3"], ["out_feature"]),
     "override of a scalar's child": (dump(TINY), ["seed.x=1"], ["seed"]),
+    # issue 17 item 11: an option named like a config key gets the override form
+    "an option instead of an override": (dump(TINY), ["--epochs", "3"], ["--epochs 3", "use trainer.epochs=3"]),
+    "a nested key as an option": (dump(TINY), ["--momentum=0.5"], ["use optimizer.momentum=0.5"]),
 }
 
 #: Configs that validate but whose layer stack does not fit the data (1, 8, 8): caught before training.

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from .cases import CONFIG_CASES, RUN, SHAPE_CASES, TINY, dump, tiny
 from .conftest import assert_usage_error, run_cli, run_main
@@ -133,6 +134,40 @@ def test_bad_data_through_the_command_in_process(case, tmp_path, monkeypatch, ca
     _nothing_created(tmp_path)
 
 
+def test_npz_path_is_read_from_the_config_files_directory(tmp_path, monkeypatch, capsys):
+    """Issue 17 item 10: data.path in a file is relative to that file; on the command line, to the working
+    directory; a missing file is one line naming the file, its line, data.path, expected and found."""
+    import json
+
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    (project / "data").mkdir(parents=True)
+    elsewhere.mkdir()
+    _npz(project / "data")                                        # project/data/mine.npz
+    config = project / RUN
+    _write(project, dump(_npz_config("data/mine.npz")))
+    monkeypatch.chdir(elsewhere)
+    proc = run_main(["train", config], capsys)
+    assert proc.returncode == 0, proc.stderr
+    run_dir = Path(proc.stdout.strip().splitlines()[-1])
+    assert yaml.safe_load((run_dir / "config.yaml").read_text())["data"]["path"] == str(project / "data" / "mine.npz")
+    monkeypatch.chdir(tmp_path)                                   # the saved config finds the file from anywhere
+    proc = run_main(["eval", run_dir.absolute(), "--split", "val", "--json"], capsys)
+    assert proc.returncode == 0 and json.loads(proc.stdout)["num_examples"] == 10, proc.stderr
+
+    monkeypatch.chdir(elsewhere)
+    text = dump(_npz_config("data/absent.npz"))
+    line = 1 + text.splitlines().index("  path: data/absent.npz")
+    _write(project, text)
+    assert_usage_error(run_main(["summary", config], capsys), f"{config}:{line}: data.path: expected an existing .npz file",
+                       "read from its directory", "found 'data/absent.npz'", str(project / "data" / "absent.npz"))
+    # an override is a command-line value: relative to the working directory
+    assert_usage_error(run_main(["summary", config, "data.path=data/mine.npz"], capsys),
+                       "override 'data.path=data/mine.npz': data.path", "working directory", str(elsewhere / "data" / "mine.npz"))
+    monkeypatch.chdir(project)
+    proc = run_main(["summary", config, "data.path=data/mine.npz"], capsys)
+    assert proc.returncode == 0 and "3 classes" in proc.stdout, proc.stderr
+
+
 def test_missing_mnist_files_say_what_to_put_where(tmp_path, monkeypatch, capsys):
     config = tiny(**{"data": {"dataset": "mnist", "root": str(tmp_path / "mnist-files")}})
     _write(tmp_path, dump(config))
@@ -157,7 +192,7 @@ def test_data_verify_reports_damage_with_exit_1(tmp_path, monkeypatch, capsys):
 #: above; each subprocess costs about a second of imports).
 SUBPROCESS_CASES = [
     "not YAML", "empty file", "typo in a nested key", "string for an int", "unknown layer type",
-    "missing required layer argument", "unknown dataset", "override names no key",
+    "missing required layer argument", "unknown dataset", "override names no key", "an option instead of an override",
 ]
 
 

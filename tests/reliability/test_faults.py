@@ -105,6 +105,45 @@ def test_sigint_mid_epoch_writes_checkpoint_and_resume_equals_uninterrupted(tmp_
     assert json.loads((run_dir / "summary.json").read_text())["resumed"] == 1
 
 
+#: Put into a child's PYTHONPATH as sitecustomize.py: when the run starts its plots (training is
+#: over), touch READY and wait, so the test's SIGINT lands after the last epoch, not before.
+_PAUSE_BEFORE_PLOTS = """\
+import pathlib, time
+import layernet.plot as plotting
+_save = plotting.save_run_plots
+def save_run_plots(run_dir, *args, **kwargs):
+    pathlib.Path({ready!r}).touch()
+    time.sleep(3)
+    return _save(run_dir, *args, **kwargs)
+plotting.save_run_plots = save_run_plots
+"""
+
+
+def test_sigint_after_the_last_epoch_finishes_the_run_and_exits_0(tmp_path):
+    """Ctrl-C once training is over (here while the plots are being drawn): one truth, the run is
+    complete. Exit 0, summary completed, both plots, and the message says so."""
+    hook, ready = tmp_path / "hook", tmp_path / "ready"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(_PAUSE_BEFORE_PLOTS.format(ready=str(ready)))
+    config = write_config(tmp_path / "fault.yaml", fault_config(tmp_path / "runs", **{
+        "trainer.verbose": "epoch", "trainer.epochs": 1, "output.plots": True}))
+    run_dir = tmp_path / "runs" / "fault"
+    proc = start_cli("train", config, cwd=tmp_path, env=cli_env(PYTHONPATH=hook, MPLBACKEND="agg"))
+    deadline = time.monotonic() + 120
+    while not ready.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert ready.exists(), f"the run never reached its plots: {proc.communicate()}"
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=90)
+    assert proc.returncode == 0, (proc.returncode, err)
+    assert out.strip() == str(run_dir) and "Traceback" not in err
+    assert "interrupt: training has finished" in err and "its files are complete" in err, err
+    assert err.strip().splitlines()[-1].startswith("test acc "), err
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "completed" and summary["test_acc"] is not None, summary
+    assert (run_dir / "loss.png").is_file() and (run_dir / "accuracy.png").is_file()
+
+
 # --------------------------------------------------------------------------- kill -9
 KILLS = 8
 
@@ -262,16 +301,30 @@ def test_checkpoint_from_another_architecture_names_the_parameter(change, parame
     run_dir = _copy_run(run_dir, tmp_path)
     monkeypatch.chdir(tmp_path)
     overrides = [f"{k}={v}" for k, v in change.items()]
+    # a CONFIG (or override) with another model is refused naming the key, before the checkpoint is read
     assert_usage_error(run_main(["train", config, *overrides, "trainer.epochs=2", "--resume", run_dir], capsys),
+                       "--resume copy", overrides[0].split("=")[0].replace(".0.", "[0].").replace(".3.", "[3]."))
+    # a run directory whose config.yaml was edited reaches the checkpoint, which names the parameter
+    _edit_run_config(run_dir, overrides)
+    assert_usage_error(run_main(["train", "--resume", run_dir, "trainer.epochs=2"], capsys),
                        "last.npz", parameter, *shapes)
-    # nothing was changed by the refused resume
+    # nothing was changed by the refused resumes
     assert load_checkpoint(run_dir / "checkpoints" / "last.npz").trainer["epoch"] == 1
+
+
+def _edit_run_config(run_dir: Path, overrides):
+    import yaml
+
+    from layernet.config import resolve
+
+    edited = resolve(run_dir / "config.yaml", overrides)
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(edited, sort_keys=False))
 
 
 def test_checkpoint_with_an_extra_layer_is_refused(finished_run, tmp_path, monkeypatch, capsys):
     config, run_dir = finished_run
     run_dir = _copy_run(run_dir, tmp_path)
     monkeypatch.chdir(tmp_path)
-    proc = run_main(["train", config, "model.layers.5={type: affine, out_features: 10}", "trainer.epochs=2",
-                     "--resume", run_dir], capsys)
+    _edit_run_config(run_dir, ["model.layers.5={type: affine, out_features: 10}"])
+    proc = run_main(["train", "--resume", run_dir, "trainer.epochs=2"], capsys)
     assert_usage_error(proc, "last.npz")

@@ -68,11 +68,12 @@ def _build(stack, seed=0):
 
 
 def _summary_shapes(text: str) -> list[tuple]:
-    """The "Output shape" column of ``Sequential.summary``: the last ``(None, ...)`` of each row."""
+    """The "Output shape" column of ``Sequential.summary``: the last ``(None, ...)`` of each top-level row
+    (a container's inner layers follow it as rows numbered "0.0", "0.1", ...: skipped)."""
     shapes = []
     for line in text.splitlines():
         found = re.findall(r"\(None(?:, \d+)*,?\)", line)
-        if found and not line.startswith("Sequential"):
+        if found and not line.startswith("Sequential") and not re.match(r"\s*\d+\.\d", line):
             inner = found[-1][1:-1].replace("None", "").strip(", ")
             shapes.append(tuple(int(s) for s in inner.split(",") if s.strip()))
     return shapes

@@ -1,11 +1,14 @@
-"""Reading a training history: a run directory, a Trainer's history dict, or an array of losses.
+"""The curves of one training run, as the plots draw them (``RunCurves``), read from a run
+directory, or made from a Trainer's ``TrainingHistory``, a history dict, or an array of losses.
 
 A run directory (see the training issue) holds
 
 - ``history.csv``: one row per epoch, columns ``epoch, train_loss, train_acc, val_loss, val_acc, lr, time_s``
   (an empty cell, e.g. no validation split, reads as NaN; extra columns are kept);
 - ``steps.csv``: one row per optimisation step, columns ``step, epoch, loss``;
-- ``config.yaml``: the resolved config, whose ``name`` labels the run in plots.
+- ``config.yaml``: the resolved config, whose ``name`` labels the run in plots;
+- ``summary.json``: which checkpoint the test score came from (``best_epoch``, ``monitor``,
+  ``test_checkpoint``, ``test_acc``), marked on the accuracy plot.
 
 Epochs are numbered as the trainer numbers them (1, 2, ...). On the shared epoch axis of the plots a
 per-epoch value sits at ``x = epoch`` (the end of that epoch) and step ``i`` (0-based) of epoch ``e``
@@ -21,19 +24,24 @@ from pathlib import Path
 
 import numpy as np
 
+from ..metrics import TrainingHistory
+
 RUN_FILES = ("history.csv", "steps.csv", "config.yaml", "summary.json")
 #: Keys of a history dict that hold per-step training losses rather than per-epoch values.
 STEP_KEYS = ("steps", "step_loss", "step_losses", "loss_history")
 
 
 @dataclass
-class History:
-    """A training history: ``columns`` per epoch, ``steps`` per optimisation step (or None).
+class RunCurves:
+    """The curves of one run as float arrays: ``columns`` per epoch, ``steps`` per optimisation
+    step (or None). Read-only input of the plots; the trainer's growing in-memory record is
+    ``layernet.metrics.TrainingHistory``, and ``as_run_curves`` turns one into the other.
 
     ``columns`` maps a column name (``"epoch"``, ``"train_loss"``, ``"val_acc"``, ...) to a float64
     array, all of one length; ``steps`` maps ``"step"``, ``"epoch"``, ``"loss"`` to arrays.
-    ``name`` labels the run; ``config`` is its config.yaml (``{}`` when there is none); ``source``
-    is the run directory it was read from.
+    ``name`` labels the run; ``config`` is its config.yaml (``{}`` when there is none); ``summary``
+    its summary.json (``{}`` when there is none; a history dict's scalar ``best_epoch`` lands here);
+    ``source`` is the run directory it was read from.
     """
 
     columns: dict[str, np.ndarray]
@@ -43,6 +51,7 @@ class History:
     source: Path | None = None
     #: Unit of the x axis: "epoch", or "step" for a bare array of losses (one unit per step).
     x_label: str = "epoch"
+    summary: dict = field(default_factory=dict)
 
     @property
     def metrics(self) -> list[str]:
@@ -121,8 +130,8 @@ def _run_directory(path: Path) -> Path:
     return path
 
 
-def load_history(run_dir_or_path) -> History:
-    """Read a run directory (or its ``history.csv``) into a ``History``.
+def load_run_curves(run_dir_or_path) -> RunCurves:
+    """Read a run directory (or its ``history.csv``) into a ``RunCurves``.
 
     ``steps.csv`` is read when present; the name is config.yaml's ``name`` or the directory name.
     A folder that is not a run directory or a history without any row raises a one-line ValueError.
@@ -142,12 +151,22 @@ def load_history(run_dir_or_path) -> History:
         columns["epoch"] = np.arange(1, len(next(iter(columns.values()))) + 1, dtype=np.float64)
     config = _read_config(run_dir)
     name = str(config.get("name") or run_dir.name)
-    return History(columns, steps, name=name, config=config, source=run_dir)
+    return RunCurves(columns, steps, name=name, config=config, source=run_dir, summary=_read_summary(run_dir))
 
 
-def _history_from_dict(data: dict, name: str) -> History:
+def _read_summary(run_dir: Path) -> dict:
+    import json
+
+    try:
+        summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # no summary (a run killed early, a hand-made directory): nothing to mark
+        return {}
+    return summary if isinstance(summary, dict) else {}
+
+
+def _run_curves_from_dict(data: dict, name: str) -> RunCurves:
     """A Trainer's history dict: per-epoch lists, per-step losses under one of ``STEP_KEYS``."""
-    columns, steps = {}, None
+    columns, steps, summary = {}, None, {}
     for key, value in data.items():
         if key in STEP_KEYS and isinstance(value, dict):
             if "loss" not in value:
@@ -158,6 +177,8 @@ def _history_from_dict(data: dict, name: str) -> History:
             steps = {"step": np.arange(1, len(loss) + 1, dtype=np.float64), "loss": loss}
         elif np.ndim(value) == 1:
             columns[key] = np.asarray(value, dtype=np.float64)
+        elif key == "best_epoch" and isinstance(value, (int, np.integer)):
+            summary["best_epoch"] = int(value)
     lengths = {key: len(value) for key, value in columns.items()}
     if len(set(lengths.values())) > 1:
         raise ValueError(f"history dict: per-epoch lists differ in length: {lengths}")
@@ -173,21 +194,28 @@ def _history_from_dict(data: dict, name: str) -> History:
             steps["epoch"] = np.floor(np.arange(count) * n / count) + 1
         else:
             steps["epoch"], x_label = np.arange(1, count + 1.0), "step"
-    return History(columns, steps, name=name, x_label=x_label)
+    return RunCurves(columns, steps, name=name, x_label=x_label, summary=summary)
 
 
-def as_history(obj, name: str | None = None) -> History:
-    """Accept a ``History``, a run directory / history.csv path, a history dict, or a 1-D loss array.
+def as_run_curves(obj, name: str | None = None) -> RunCurves:
+    """Accept a ``RunCurves``, a run directory / history.csv path, a ``TrainingHistory`` (what
+    ``Trainer.fit`` returns), a history dict, or a 1-D loss array.
 
     A 1-D array (cs231n's ``solver.loss_history``) is taken as per-step training losses.
     """
-    if isinstance(obj, History):
+    if isinstance(obj, RunCurves):
         return obj
+    if isinstance(obj, TrainingHistory):
+        data = {column: obj[column] for column in obj.columns}
+        if obj.steps:
+            step, epoch, loss = zip(*obj.steps)
+            data["steps"] = {"step": step, "epoch": epoch, "loss": loss}
+        return _run_curves_from_dict(data, name or "run")
     if isinstance(obj, (str, Path)):
-        return load_history(obj)
+        return load_run_curves(obj)
     if isinstance(obj, dict):
-        return _history_from_dict(obj, name or "run")
+        return _run_curves_from_dict(obj, name or "run")
     values = np.asarray(obj, dtype=np.float64)
     if values.ndim != 1:
         raise ValueError(f"expected a run directory, a history dict or a 1-D array of losses, found shape {values.shape}")
-    return _history_from_dict({"steps": values}, name or "run")
+    return _run_curves_from_dict({"steps": values}, name or "run")

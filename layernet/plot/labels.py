@@ -59,7 +59,7 @@ def differing_settings(configs: list[dict]) -> list[str]:
 
 
 def run_labels(histories) -> list[str]:
-    """One legend label per ``History`` (see the module docstring)."""
+    """One legend label per ``RunCurves`` (see the module docstring)."""
     configs = [history.config for history in histories]
     paths = differing_settings(configs) if len(histories) > 1 else []
     short = _short_names(paths)

@@ -1,4 +1,4 @@
-"""layernet.plotting: run directories, smoothing, figures (checked through matplotlib objects), files."""
+"""layernet.plot: run directories, smoothing, figures (checked through matplotlib objects), files."""
 
 import os
 import subprocess
@@ -12,11 +12,12 @@ matplotlib.use("agg")  # tests only; the library never selects a backend
 import matplotlib.image  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 
-from layernet.plotting import (  # noqa: E402
-    as_history,
+from layernet.plot import (  # noqa: E402
+    RunCurves,
+    as_run_curves,
     confusion_matrix,
     filter_grid,
-    load_history,
+    load_run_curves,
     plot_command,
     plot_confusion,
     plot_filters,
@@ -70,26 +71,26 @@ def line_by_label(ax, label):
 
 
 # --------------------------------------------------------------------------- history and smoothing
-def test_load_history_reads_every_file(run):
-    history = load_history(run)
+def test_load_run_curves_reads_every_file(run):
+    history = load_run_curves(run)
     np.testing.assert_array_equal(history.columns["epoch"], [1, 2, 3])
     np.testing.assert_array_equal(history.columns["val_acc"], [0.35, 0.65, 0.80])
     assert len(history.steps["loss"]) == 12 and history.name == "quickstart"
     assert history.config["optimizer"]["lr"] == 0.1
-    assert load_history(run / "history.csv").name == "quickstart"
+    assert load_run_curves(run / "history.csv").name == "quickstart"
 
 
-def test_load_history_empty_cells_are_nan_and_name_falls_back_to_directory(tmp_path):
+def test_load_run_curves_empty_cells_are_nan_and_name_falls_back_to_directory(tmp_path):
     path = tmp_path / "no-config"
     path.mkdir()
     (path / "history.csv").write_text(f"{HEADER}\n1,2.0,0.4,,,0.1,1.0\n")
-    history = load_history(path)
+    history = load_run_curves(path)
     assert np.isnan(history.columns["val_loss"][0]) and not history.has("val_acc")
     assert history.name == "no-config" and history.steps is None
 
 
 def test_step_positions_end_each_epoch_at_its_number(run):
-    x = load_history(run).step_positions()
+    x = load_run_curves(run).step_positions()
     np.testing.assert_allclose(x, np.arange(1, 13) / 4)
 
 
@@ -116,7 +117,7 @@ def test_smooth_rejects_bad_arguments(kwargs):
 
 # --------------------------------------------------------------------------- plot_history
 def test_plot_history_panels_and_data(run):
-    history = load_history(run)
+    history = load_run_curves(run)
     fig = plot_history(run)
     loss_ax, acc_ax, lr_ax = fig.axes
     assert [ax.get_title() for ax in fig.axes] == ["loss", "accuracy", "learning rate"]
@@ -155,6 +156,31 @@ def test_plot_history_accepts_a_trainer_dict_and_a_loss_array():
     np.testing.assert_array_equal(line_by_label(ax, "train (per step)").get_xdata(), [1, 2, 3])
 
 
+def test_plot_history_accepts_what_trainer_fit_returns():
+    from layernet.metrics import TrainingHistory
+
+    record = TrainingHistory()  # the trainer's in-memory record; plots draw RunCurves made from it
+    for epoch, (loss, acc) in enumerate([(2.0, 0.5), (1.0, 0.8)], start=1):
+        record.append({"epoch": epoch, "train_loss": loss, "train_acc": acc, "val_loss": loss + 0.1,
+                       "val_acc": acc - 0.1, "lr": 0.1, "time_s": 1.0})
+    for step, epoch, loss in [(1, 1, 3.0), (2, 1, 2.0), (3, 2, 1.5)]:
+        record.add_step(step, epoch, loss)
+    curves = as_run_curves(record, name="fit")
+    assert isinstance(curves, RunCurves) and curves.name == "fit"
+    np.testing.assert_array_equal(curves.columns["val_acc"], [0.4, 0.8 - 0.1])
+    np.testing.assert_array_equal(curves.steps["epoch"], [1, 1, 2])
+    fig = plot_history(record)
+    np.testing.assert_allclose(line_by_label(fig.axes[0], "train (per step)").get_xdata(), [0.5, 1.0, 1.5])
+
+
+def test_one_class_name_per_concept():
+    import layernet.metrics
+    import layernet.plot
+
+    assert not hasattr(layernet.metrics, "History") and not hasattr(layernet.plot, "History")
+    assert layernet.metrics.TrainingHistory is not layernet.plot.RunCurves
+
+
 def test_plot_history_of_a_run_interrupted_in_its_first_epoch(tmp_path):
     path = tmp_path / "interrupted"
     path.mkdir()
@@ -163,6 +189,48 @@ def test_plot_history_of_a_run_interrupted_in_its_first_epoch(tmp_path):
     (ax,) = plot_history(path).axes
     assert ax.get_xlabel() == "epoch"
     np.testing.assert_array_equal(line_by_label(ax, "train (per step)").get_ydata(), [2.3, 2.1])
+
+
+def test_the_accuracy_plot_marks_the_checkpoint_the_test_score_came_from(run):
+    import json
+
+    # the checkpoint monitors val_loss: its best epoch (2 here, in a hand-made summary) is not the
+    # epoch of the best validation accuracy (3)
+    (run / "summary.json").write_text(json.dumps({"best_epoch": 2, "monitor": "val_loss", "test_checkpoint": "best",
+                                                  "test_acc": 0.71}))
+    _, acc_ax, _ = plot_history(run).axes
+    label = "best checkpoint by val_loss: epoch 2, validation 65.0%, test 71.0%"
+    star = line_by_label(acc_ax, label)
+    assert star.get_marker() == "*" and list(star.get_xdata()) == [2] and list(star.get_ydata()) == [0.65]
+    assert label in [t.get_text() for t in acc_ax.get_legend().get_texts()]
+    (run / "summary.json").write_text(json.dumps({"best_epoch": None, "test_checkpoint": "last", "test_acc": 0.8,
+                                                  "last_checkpoint": {"epoch": 3, "step": 12}}))
+    _, acc_ax, _ = plot_history(run).axes
+    assert list(line_by_label(acc_ax, "last checkpoint: epoch 3, validation 80.0%, test 80.0%").get_xdata()) == [3]
+
+
+def test_a_one_epoch_run_gets_an_axis_from_0_to_1():
+    for history in ({"train_loss": [2.0], "val_loss": [2.2], "train_acc": [0.5], "val_acc": [0.4]},
+                    {"train_loss": [2.0], "val_loss": [2.2], "train_acc": [0.5], "val_acc": [0.4],
+                     "steps": [3.0, 2.5, 2.0, 1.5]}):
+        loss_ax, acc_ax = plot_history(history).axes
+        for ax in (loss_ax, acc_ax):
+            low, high = ax.get_xlim()
+            assert -0.1 <= low <= 0 and 1 <= high <= 1.1, ax.get_xlim()
+            assert list(ax.get_xticks()) == [0, 1]
+        assert acc_ax.get_ylim() == (0, 1.02)
+    fig, ax = plt.subplots()
+    plot_runs([{"val_acc": [0.4]}, {"val_acc": [0.4, 0.6, 0.7]}], ax=ax)
+    assert ax.get_xlim()[1] > 2.5  # the longest run decides
+
+
+def test_the_loss_axis_is_logarithmic_when_the_loss_spans_a_decade(run):
+    loss_ax = plot_history(run).axes[0]  # per-step losses 2.5 ... 0.21
+    assert loss_ax.get_yscale() == "log"
+    narrow = {"train_loss": [2.0, 1.5, 1.0], "val_loss": [2.2, 1.6, 1.1], "steps": [2.5, 2.0, 1.5, 1.0, 0.9, 0.8]}
+    assert plot_history(narrow).axes[0].get_yscale() == "linear"
+    with_zero = {"train_loss": [2.0, 0.5, 0.0], "val_loss": [2.2, 0.4, 0.1]}  # a hinge loss can reach 0
+    assert plot_history(with_zero).axes[0].get_yscale() == "linear"
 
 
 def test_plot_history_into_given_axes(run):
@@ -188,12 +256,12 @@ def test_plot_runs_labels_from_names_and_differences(tmp_path):
 
 
 def test_run_labels_fall_back_to_directories(tmp_path):
-    same = [load_history(write_run(tmp_path / name)) for name in ("a", "b")]
+    same = [load_run_curves(write_run(tmp_path / name)) for name in ("a", "b")]
     assert run_labels(same) == ["quickstart [a]", "quickstart [b]"]
-    bare = [load_history(write_run(tmp_path / name, config=False)) for name in ("c", "d")]
+    bare = [load_run_curves(write_run(tmp_path / name, config=False)) for name in ("c", "d")]
     assert run_labels(bare) == ["c", "d"]
     layers = "model: {layers: [{type: affine, out_features: %d}]}\n"
-    nested = [load_history(write_run(tmp_path / f"w{n}", extra=layers % n)) for n in (16, 32)]
+    nested = [load_run_curves(write_run(tmp_path / f"w{n}", extra=layers % n)) for n in (16, 32)]
     assert run_labels(nested) == ["quickstart (out_features=16)", "quickstart (out_features=32)"]
 
 
@@ -230,7 +298,7 @@ def test_not_a_run_directory_names_the_missing_file_and_inner_runs(tmp_path):
     with pytest.raises(ValueError, match=r"not a run directory: history.csv is missing; run directories inside"):
         plot_history(tmp_path / "runs")
     with pytest.raises(ValueError, match="no such file or directory"):
-        load_history(tmp_path / "nowhere")
+        load_run_curves(tmp_path / "nowhere")
 
 
 def test_empty_history(tmp_path):
@@ -325,13 +393,25 @@ def test_plot_gradcheck_rejects_bad_reports(report):
         plot_gradcheck(report)
 
 
-def test_importing_plotting_does_not_import_matplotlib():
-    code = "import sys, layernet, layernet.plotting; print('matplotlib' in sys.modules)"
+def test_the_documented_api_is_the_plot_package():
+    # README: plot_history, plot_runs, plot_filters, plot_confusion, plot_gradcheck from layernet.plot,
+    # the package itself (no alias module of another name in front of it)
+    import layernet.plot
+    from layernet.plot import plot_confusion, plot_filters, plot_gradcheck, plot_history, plot_runs
+
+    assert os.path.basename(os.path.dirname(layernet.plot.__file__)) == "plot"
+    for function in (plot_confusion, plot_filters, plot_gradcheck, plot_history, plot_runs):
+        assert function.__module__.startswith("layernet.plot."), function.__module__
+        assert function.__name__ in layernet.plot.__all__
+
+
+def test_importing_plot_does_not_import_matplotlib():
+    code = "import sys, layernet, layernet.plot; print('matplotlib' in sys.modules)"
     env = {**os.environ, "MPLBACKEND": "agg"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert out.stdout.strip() == "False"
 
 
-def test_as_history_rejects_other_objects():
+def test_as_run_curves_rejects_other_objects():
     with pytest.raises(ValueError, match="expected a run directory, a history dict or a 1-D array"):
-        as_history(np.zeros((2, 2)))
+        as_run_curves(np.zeros((2, 2)))

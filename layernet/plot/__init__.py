@@ -1,14 +1,15 @@
 """Pictures of training runs and of what a network learned.
 
 matplotlib is imported only when a plotting function runs (never at ``import layernet`` or
-``import layernet.plotting``), through its object API; nothing here calls ``matplotlib.use()``,
+``import layernet.plot``), through its object API; nothing here calls ``matplotlib.use()``,
 so the backend is the user's (headless runs pick Agg, or set ``MPLBACKEND=agg``). Every plotting
 function returns the matplotlib Figure and accepts ``ax=`` to draw into an existing Axes.
 
-- ``load_history(run_dir)``, ``smooth(values)``: reading run directories, smoothing curves.
+- ``load_run_curves(run_dir)``, ``smooth(values)``: reading run directories, smoothing curves.
 - ``plot_history(run)``, ``plot_runs(run_dirs, metric="val_acc")``: training curves.
 - ``save_run_plots(run_dir)``: ``loss.png`` and ``accuracy.png`` in the run directory.
 - ``plot_filters(conv_or_W)``, ``plot_confusion(y_true, y_pred)``, ``plot_gradcheck(report)``.
+- ``plot_graph(tensor)``: the autograd graph that produced a Tensor (boxes and arrows).
 """
 
 from .confusion import confusion_matrix, plot_confusion
@@ -16,22 +17,24 @@ from .curves import plot_history, plot_runs
 from .files import confusion_command, gradcheck_command, plot_command, save_figure, save_run_plots
 from .filters import filter_grid, plot_filters
 from .gradcheck_plot import plot_gradcheck
-from .history import History, as_history, load_history
+from .graph import plot_graph
+from .run_curves import RunCurves, as_run_curves, load_run_curves
 from .labels import run_labels
 from .smoothing import smooth
 
 __all__ = [
-    "History",
-    "as_history",
+    "RunCurves",
+    "as_run_curves",
     "confusion_command",
     "confusion_matrix",
     "filter_grid",
     "gradcheck_command",
-    "load_history",
+    "load_run_curves",
     "plot_command",
     "plot_confusion",
     "plot_filters",
     "plot_gradcheck",
+    "plot_graph",
     "plot_history",
     "plot_runs",
     "run_labels",

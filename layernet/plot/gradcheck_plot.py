@@ -13,10 +13,11 @@ import math
 
 import numpy as np
 
-from ..gradcheck import BAD, GOOD
+from ..gradcheck import BAD, GOOD, verdict
 
 FLOOR = 1e-16
-COLORS = {"good": "#2ca02c", "check": "#ff7f0e", "bad": "#d62728"}
+#: One colour per ``layernet.gradcheck.verdict``.
+COLORS = {"ok": "#2ca02c", "check": "#ff7f0e", "FAIL": "#d62728"}
 
 
 def flatten_report(report) -> list[tuple[str, float]]:
@@ -37,13 +38,6 @@ def flatten_report(report) -> list[tuple[str, float]]:
     return rows
 
 
-def verdict(error: float) -> str:
-    """``"good"`` (< GOOD), ``"check"`` (GOOD..BAD) or ``"bad"`` (> BAD or not finite)."""
-    if not math.isfinite(error) or error > BAD:
-        return "bad"
-    return "good" if error < GOOD else "check"
-
-
 def plot_gradcheck(report, ax=None, title: str | None = None):
     """Relative error per layer and parameter, log scale, with the 1e-7 / 1e-5 bands; returns the Figure."""
     rows = flatten_report(report)
@@ -58,9 +52,9 @@ def plot_gradcheck(report, ax=None, title: str | None = None):
 
         fig, ax = plt.subplots(figsize=(7.0, 2.0 + 0.32 * len(rows)), layout="constrained")
     y = np.arange(len(rows))
-    ax.axvspan(left, GOOD, color=COLORS["good"], alpha=0.10, label=f"right (< {GOOD:g})")
+    ax.axvspan(left, GOOD, color=COLORS["ok"], alpha=0.10, label=f"right (< {GOOD:g})")
     ax.axvspan(GOOD, BAD, color=COLORS["check"], alpha=0.15, label="look closer")
-    ax.axvspan(BAD, right, color=COLORS["bad"], alpha=0.10, label=f"bug (> {BAD:g})")
+    ax.axvspan(BAD, right, color=COLORS["FAIL"], alpha=0.10, label=f"bug (> {BAD:g})")
     ax.hlines(y, left, shown, color="0.75", linewidth=1.0)
     ax.scatter(shown, y, c=[COLORS[verdict(e)] for e in errors], zorder=3, s=30)
     for row, (value, error) in enumerate(zip(shown, errors)):
@@ -73,7 +67,7 @@ def plot_gradcheck(report, ax=None, title: str | None = None):
     ax.set_yticks(y, names)
     ax.set_ylim(len(rows) - 0.5, -0.5)  # first entry at the top
     ax.set_xlabel("relative error (analytic vs. numerical gradient)")
-    failed = sum(verdict(e) == "bad" for e in errors)
+    failed = sum(verdict(e) == "FAIL" for e in errors)
     worst = f"worst {np.nanmax(errors):.1e}" if finite.size == len(errors) else "non-finite errors"
     ax.set_title(title or f"gradient check: {len(rows)} gradients, {worst}, {failed} above {BAD:g}", fontsize="medium")
     from matplotlib.transforms import ScaledTranslation

@@ -15,7 +15,7 @@ from .._io import atomic_write
 from .confusion import plot_confusion
 from .curves import plot_history, plot_runs
 from .gradcheck_plot import plot_gradcheck
-from .history import as_history
+from .run_curves import as_run_curves
 
 DPI = 120
 
@@ -45,7 +45,7 @@ def save_run_plots(run_dir, smoothing: float | None = None) -> dict[str, Path]:
     import matplotlib.pyplot as plt
 
     run_dir = Path(run_dir)
-    history = as_history(run_dir)
+    history = as_run_curves(run_dir)
     written = {}
     fig, loss_ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
     plot_history(history, ax=loss_ax, smoothing=smoothing)
@@ -71,7 +71,7 @@ def plot_command(run_dirs, out=None, metric: str | None = None) -> Path:
         raise ValueError("layernet plot: give at least one run directory")
     if len(run_dirs) == 1 and metric is None:
         fig = plot_history(run_dirs[0])
-        default = as_history(run_dirs[0]).source / "history.png"
+        default = as_run_curves(run_dirs[0]).source / "history.png"
     else:
         metric = metric or "val_acc"
         fig = plot_runs(run_dirs, metric=metric)

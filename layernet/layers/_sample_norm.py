@@ -1,0 +1,42 @@
+"""The forward and backward shared by GroupNorm and LayerNorm (statistics per sample, no batch axis).
+
+Both view the input as ``x (N, G, M)`` (G groups of M values per sample) with per-element
+``scale``/``shift`` arrays ``(G, M)`` built from their own ``gamma``/``beta``; the math and its
+derivation are in ``layernet/kernels/groupnorm.py``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..kernels.groupnorm import group_norm_backward_input, group_norm_backward_params, group_norm_forward
+
+#: Chunks of samples whose parameter-gradient sums are accumulated separately (in parallel) and then
+#: added: a fixed number, so the float results do not depend on the thread count.
+PARTIAL_SUMS = 8
+
+
+def sample_norm_forward(x3: np.ndarray, scale: np.ndarray, shift: np.ndarray, eps: float):
+    """x3 (N, G, M) contiguous; scale, shift (G, M) in x3's dtype -> (out (N, G, M), cache)."""
+    n, g, _ = x3.shape
+    out = np.empty_like(x3)
+    mean = np.empty((n, g))
+    inv_std = np.empty((n, g))
+    group_norm_forward(x3, scale, shift, eps, out, mean, inv_std)
+    return out, (x3, scale, mean, inv_std)
+
+
+def sample_norm_backward(cache, dout3: np.ndarray, need_dx: bool = True):
+    """dout3 (N, G, M) -> (dx (N, G, M) or None, dscale (G, M) float64, dshift (G, M) float64)."""
+    x3, scale, mean, inv_std = cache
+    dout3 = np.ascontiguousarray(dout3, dtype=x3.dtype)
+    parts = min(PARTIAL_SUMS, x3.shape[0])
+    dscale = np.empty((parts, *scale.shape))
+    dshift = np.empty((parts, *scale.shape))
+    group_norm_backward_params(x3, dout3, mean, inv_std, dscale, dshift)
+    dscale, dshift = dscale.sum(axis=0), dshift.sum(axis=0)
+    dx = None
+    if need_dx:
+        dx = np.empty_like(x3)
+        group_norm_backward_input(x3, dout3, scale, mean, inv_std, dx)
+    return dx, dscale, dshift

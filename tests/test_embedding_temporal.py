@@ -4,7 +4,7 @@ masks and ignore_index, accuracy over steps, bad input."""
 import numpy as np
 import pytest
 
-from conftest import GRAD_TOL
+from conftest import GRAD_TOL, require_torch
 from layernet.gradcheck import check_layer, check_model, numerical_gradient, numerical_gradient_array, rel_error
 from layernet.layers import LSTM, Embedding, TemporalAffine
 from layernet.losses import TemporalSoftmaxCrossEntropy, make_loss
@@ -40,7 +40,7 @@ def test_embedding_gradient_check_of_the_table(idx, rng):
 
 
 def test_embedding_equals_pytorch(idx, rng):
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     layer = Embedding(V, DIM, rng=0).astype(np.float64)
     module = torch.nn.Embedding(V, DIM).double()
     with torch.no_grad():
@@ -75,7 +75,7 @@ def test_temporal_affine_gradient_check_and_pytorch(rng):
     layer = TemporalAffine(4, 3, rng=0)
     x = rng.standard_normal((2, 5, 4))
     assert max(check_layer(layer, x).values()) < GRAD_TOL
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     layer.astype(np.float64)
     module = torch.nn.Linear(4, 3).double()
     with torch.no_grad():
@@ -147,7 +147,7 @@ def test_loss_gradient_check(batch, with_mask):
 
 def test_ignore_index_equals_pytorch_cross_entropy(batch):
     """F.cross_entropy(ignore_index=k, reduction="sum") / N is this loss with ignore_index=k."""
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     scores, y, _ = batch
     y = y.copy()
     y[0, 1] = y[2, 3] = -100  # PyTorch's default ignore_index, outside [0, C)

@@ -4,7 +4,7 @@ copied weights, return_sequences, shapes, configs and bad input."""
 import numpy as np
 import pytest
 
-from conftest import GRAD_TOL
+from conftest import GRAD_TOL, require_torch
 from layernet.gradcheck import check_layer, numerical_gradient_array, rel_error
 from layernet.layers import GRU, LSTM, RNN
 from layernet.registry import LAYERS
@@ -86,7 +86,7 @@ def test_float32_stays_float32(make, x):
 # ------------------------------------------------------------------------------ PyTorch
 def _torch_copy(layer):
     """The torch.nn module equal to ``layer``, weights copied (LSTM blocks i,f,o,g -> i,f,g,o)."""
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     d, h = layer.input_size, layer.hidden_size
     p = {k: torch.tensor(np.asarray(v, dtype=np.float64)) for k, v in layer.params.items()}
     if isinstance(layer, LSTM):

@@ -4,12 +4,13 @@ epoch with copied weights, the report) on tiny sizes. No timing is asserted."""
 import json
 
 import pytest
+from conftest import require_torch
 
 from benchmarks.recurrent import main
 
 
 def test_recurrent_benchmark_smoke(tmp_path, capsys):
-    pytest.importorskip("torch")
+    require_torch()
     out = tmp_path / "recurrent.json"
     results = main(["--smoke", "--rounds", "1", "--reps", "1", "--only", "lstm", "epoch", "--examples", "64",
                     "--out", str(out)])

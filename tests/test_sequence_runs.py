@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import require_torch
 
 from layernet.cli import main
 from layernet.data import load_dataset
@@ -111,7 +112,7 @@ def test_images_as_row_sequences_after_normalisation():
 
 # ------------------------------------------------------------------------------ clipping
 def test_clip_grad_norm_equals_pytorch(rng):
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     model = Sequential([LSTM(3, 4, rng=0), Affine(12, 2, rng=1)])
     grads = []
     for _, _, grad in model.parameters():

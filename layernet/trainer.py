@@ -12,7 +12,8 @@ training set; consecutive ``batch_size`` slices of it are the batches. The last 
 (``drop_last=False``, PyTorch's DataLoader default) or, with ``drop_last=True``, is left out; a
 last batch smaller than a layer can train on (one example before batch norm on (N, D), see
 ``Layer.min_train_batch``) is refused before the first step, naming both fixes.
-Each step runs ``forward(training=True)``, the loss, ``backward`` and ``optimizer.step``; the
+Each step runs ``forward(training=True)``, the loss, ``backward`` (then, with ``clip_grad_norm``,
+scales the gradients down to that global L2 norm) and ``optimizer.step``; the
 layers' backward *overwrites* their gradients, so no ``zero_grad`` is needed. After the steps the
 validation set is scored in eval mode, a history row is appended (see ``layernet.metrics``), the
 schedule is stepped with the row's metrics and the lr for the next epoch is set. A schedule with
@@ -61,6 +62,8 @@ from .early_stopping import EarlyStopping, check_monitor, improves
 from .interrupt import StopFlag, deferred_sigint
 from .metrics import HISTORY_COLUMNS, STEP_COLUMNS, CsvLog, TrainingHistory, count_correct, monitor_mode, write_csv
 from .progress import compile_notice, make_progress, resolve_mode
+from .metrics import sequence_correct
+from .optim import clip_grad_norm
 
 
 class TrainingError(RuntimeError):
@@ -94,7 +97,8 @@ class Trainer:
     def __init__(self, model, loss, optimizer, schedule=None, *, batch_size: int = 64, epochs: int = 10,
                  seed: int = 0, early_stopping: dict | None = None, checkpoint_dir=None, checkpoint_every: int = 1,
                  keep_best: bool = True, monitor: str = "val_acc", verbose="auto", history_dir=None,
-                 eval_batch_size: int = 256, drop_last: bool = False, augment=None):
+                 eval_batch_size: int = 256, drop_last: bool = False, augment=None,
+                 clip_grad_norm: float | None = None):
         for name, value in (("batch_size", batch_size), ("epochs", epochs), ("checkpoint_every", checkpoint_every),
                             ("eval_batch_size", eval_batch_size)):
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
@@ -105,6 +109,11 @@ class Trainer:
             raise ValueError(f"Trainer: drop_last must be True or False, found {drop_last!r}")
         self.drop_last = bool(drop_last)
         self.seed = seed
+        if clip_grad_norm is not None and (isinstance(clip_grad_norm, bool) or not isinstance(clip_grad_norm, (int, float))
+                                           or not 0 < clip_grad_norm < math.inf):
+            raise ValueError(f"Trainer: clip_grad_norm must be a number > 0 or None, found {clip_grad_norm!r}")
+        #: max global L2 norm of the gradients before each step (``optim.clip_grad_norm``), or None
+        self.clip_grad_norm = clip_grad_norm
         self.augment = augment  # callable (batch, step) -> augmented batch, training batches only
         self.rng = np.random.default_rng(seed)
         self.early_stopping = EarlyStopping.from_config(early_stopping)
@@ -136,6 +145,8 @@ class Trainer:
         return y
 
     def _correct(self, scores, y) -> int:
+        if scores.ndim == 3 and y.shape == scores.shape[:2]:  # sequences: the fraction of counted steps
+            return sequence_correct(scores, y, getattr(self.loss, "ignore_index", None))
         return count_correct(scores, y) if scores.ndim == 2 and (y.ndim == 1 or y.shape == scores.shape) else 0
 
     def evaluate(self, x, y, batch_size: int | None = None) -> dict:
@@ -340,6 +351,8 @@ class Trainer:
                 raise TrainingDiverged(f"loss became {loss} at step {self.step + 1} (epoch {epoch})",
                                        self.step + 1, epoch)
             self.model.backward(self.loss.backward(), input_grad=False)
+            if self.clip_grad_norm is not None:
+                clip_grad_norm(self.model, self.clip_grad_norm)
             self.optimizer.step(self.model)
             self.step += 1
             loss_sum += loss * len(idx)

@@ -206,17 +206,19 @@ def cmd_gradcheck(args) -> int:
     loss = make_loss(resolved["model"]["loss"])
     report = gradcheck_report(model, loss, x, y, samples=args.samples, seed=args.seed)
 
-    rows = [(group, name, error) for group, errors in report.items() for name, error in errors.items()]
-    width = max(len(group) for group, _, _ in rows)
+    rows = [(group, name, error, getattr(errors, "skipped", {}).get(name, 0))
+            for group, errors in report.items() for name, error in errors.items()]
+    width = max(len(group) for group, *_ in rows)
     sampled = "every element" if args.samples == 0 else f"{args.samples} elements per array"
     print(f"gradient check of '{resolved['name']}' in float64: {args.batch_size} random inputs of shape "
           f"{tuple(input_shape)}")
     print(f"layers: every element, model: {sampled}")
     print(f"{'layer':<{width}}  {'array':<10}  {'rel. error':>10}  verdict")
     failed = 0
-    for group, name, error in rows:
+    for group, name, error, skipped in rows:
         failed += verdict(error) == "FAIL"
-        print(f"{group:<{width}}  {name:<10}  {error:>10.2e}  {verdict(error)}")
+        note = f" ({skipped} unresolved skipped)" if skipped else ""
+        print(f"{group:<{width}}  {name:<10}  {error:>10.2e}  {verdict(error)}{note}")
     print(VERDICT_LEGEND)
     if args.plot:
         from .plot import gradcheck_command

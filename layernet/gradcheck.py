@@ -6,8 +6,11 @@ All checks run in float64. The relative error is cs231n's
 
 Thresholds (float64, h = 1e-5): below 1e-7 the analytic gradient is right; between 1e-7 and
 1e-5 look closer (kinks such as ReLU at 0 or max-pool ties can cause it); above 1e-5 there is
-a bug. A check never disturbs the layer or model: parameters, buffers (running statistics),
-dtypes and random generators are restored afterwards.
+a bug. Elements the centred difference cannot judge, because it moves between steps h, h/2
+and h/4 by at least half its difference from the analytic gradient (a kink within the step,
+round-off on an element near 0), are left out of the error and counted (``_checked``; the rule
+is stated in ``layernet._finite_difference``). A check never disturbs the layer or model:
+parameters, buffers (running statistics), dtypes and random generators are restored afterwards.
 
 Zero gradients (one rule, ``compare``, for every check): an array whose analytic and numerical
 gradients both lie below the finite difference's round-off floor, ``ROUND_OFF_ULPS * eps *
@@ -22,7 +25,8 @@ import copy
 
 import numpy as np
 
-GOOD = 1e-7
+from ._finite_difference import GOOD, ROUND_OFF_ULPS, _call, find_unresolved, round_off_floor
+
 BAD = 1e-5
 #: What each verdict band means, for ``layernet gradcheck`` (lines of at most 80 columns).
 VERDICT_LEGEND = f"""\
@@ -38,9 +42,10 @@ analytic gradient a against the centred difference n, both in float64
          mean(dout * x_hat)), a difference of nearly equal terms, is small
   FAIL   above {BAD:g}: a bug in the backward pass (exit code 1)
   an error of exactly 0 means both gradients are round-off: the true
-  gradient is 0 (a bias right before batch norm)"""
-#: The round-off of one evaluation of a scalar of magnitude ``scale`` is taken as this many ulps.
-ROUND_OFF_ULPS = 10
+  gradient is 0 (a bias right before batch norm)
+  "k unresolved skipped": k elements left out of the error: n moves between
+  steps h, h/2, h/4 by at least half its difference from a (a kink such as
+  ReLU at 0 within the step, or round-off on a gradient near 0)"""
 
 
 def verdict(error: float) -> str:
@@ -70,7 +75,7 @@ def compare(analytic, numeric, scale: float, h: float = 1e-5) -> float:
     """
     analytic = np.asarray(analytic, dtype=np.float64)
     numeric = np.asarray(numeric, dtype=np.float64)
-    floor = ROUND_OFF_ULPS * np.finfo(np.float64).eps * abs(float(scale)) / h
+    floor = round_off_floor(scale, h)
     if analytic.size and max(np.abs(analytic).max(), np.abs(numeric).max()) < floor:
         return 0.0
     return rel_error(analytic, numeric)
@@ -118,11 +123,43 @@ def numerical_gradient_array(f, x: np.ndarray, dout: np.ndarray, h: float = 1e-5
     return grad
 
 
-def _call(f, x):
-    try:
-        return f(x)
-    except TypeError:
-        return f()
+class Errors(dict):
+    """The ``{name: relative error}`` of a check, plus ``skipped``: ``{name: number of elements
+    left out as unresolved}`` (only names with at least one; ``layernet._finite_difference``)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.skipped: dict[str, int] = {}
+
+
+class ErrorList(list):
+    """The relative error per input of ``check_op``/``check_function``, plus ``skipped``: the
+    number of unresolved elements left out, per input."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.skipped: list[int] = [0] * len(self)
+
+
+def _checked(f, x, analytic, scale: float, h: float, dout=None, indices=None) -> tuple[float, int]:
+    """``(error, skipped)`` of one array, the one mechanism of every check.
+
+    The centred differences of f w.r.t. x (of ``sum(f * dout)`` with ``dout``) at the flat
+    ``indices``, or everywhere, are compared with ``analytic`` by ``compare``, leaving out the
+    elements ``find_unresolved`` finds: a kink within the step or round-off on a gradient near 0
+    (``layernet._finite_difference`` states the rule). If every checked element is unresolved,
+    none is left out: a check that leaves out everything checks nothing."""
+    if dout is None:
+        numeric = numerical_gradient(f, x, h, indices=indices)
+    else:
+        numeric = numerical_gradient_array(f, x, dout, h)
+    analytic = np.asarray(analytic, dtype=np.float64)
+    checked = np.arange(x.size) if indices is None else np.asarray(indices, dtype=np.intp)
+    unresolved = find_unresolved(f, x, analytic, numeric, scale, h, dout=dout, indices=checked)
+    if not 0 < len(unresolved) < len(checked):
+        unresolved = ()
+    checked = np.setdiff1d(checked, unresolved)
+    return compare(analytic.reshape(-1)[checked], numeric.reshape(-1)[checked], scale, h), len(unresolved)
 
 
 # --------------------------------------------------------------------------- state handling
@@ -173,13 +210,15 @@ def _rng(layer):
 
 
 # --------------------------------------------------------------------------- checks
-def check_layer(layer, x, training: bool = True, seed: int = 0, h: float = 1e-5) -> dict[str, float]:
+def check_layer(layer, x, training: bool = True, seed: int = 0, h: float = 1e-5) -> Errors:
     """Gradient-check one layer in float64 on input ``x``.
 
     The loss is ``sum(forward(x) * dout)`` for a random ``dout`` drawn with ``seed``. Returns
     ``{"x": err, "W": err, ...}``: the relative error of dx and of each parameter's gradient
     (parameters of a container's children are named like Sequential's: ``"0.W"``), 0.0 for an
-    array whose gradients are both round-off (``compare``).
+    array whose gradients are both round-off (``compare``). Elements the centred difference cannot
+    judge (a kink within the step, round-off near 0) are left out; the result's ``skipped``
+    counts them per name (``_checked``).
     The layer is left exactly as it was (parameters, buffers, dtype, random state).
     """
     integer = _integer_input(layer)
@@ -196,12 +235,14 @@ def check_layer(layer, x, training: bool = True, seed: int = 0, h: float = 1e-5)
         scale = np.sum(np.abs(out * dout))
         dx = layer.backward(dout)
         # indices (an Embedding's input) have no gradient: only the parameters are checked
-        errors = {} if integer else {"x": compare(dx, numerical_gradient_array(forward, x, dout, h), scale, h)}
+        arrays = [] if integer else [("x", x, np.array(dx, dtype=np.float64))]  # a copy
         named = list(_named_params(layer))
-        analytic = {name: owner.grads[key].copy() for name, owner, key in named}
-        for name, owner, key in named:
-            numeric = numerical_gradient_array(forward, owner.params[key], dout, h)
-            errors[name] = compare(analytic[name], numeric, scale, h)
+        arrays += [(name, owner.params[key], owner.grads[key].copy()) for name, owner, key in named]
+        errors = Errors()
+        for name, array, analytic in arrays:
+            errors[name], skipped = _checked(forward, array, analytic, scale, h, dout=dout)
+            if skipped:
+                errors.skipped[name] = skipped
     return errors
 
 
@@ -232,7 +273,7 @@ def _named_params(layer, prefix=""):
 
 
 def check_model(model, loss, x, y, training: bool = True, h: float = 1e-5, samples: int | None = None,
-                seed: int = 0) -> dict[str, float]:
+                seed: int = 0) -> Errors:
     """Gradient-check a whole model plus loss in float64, per parameter name (``"0.W"`` ...).
 
     Also reports ``"x"``, the error of the gradient w.r.t. the input (not for integer indices fed to
@@ -240,7 +281,8 @@ def check_model(model, loss, x, y, training: bool = True, h: float = 1e-5, sampl
     Every element is checked (two forward passes each), or, with ``samples``, that many
     elements of x and of each parameter, drawn with ``seed``: a quick check of a larger model.
     An array whose analytic and numerical gradients are both round-off everywhere checked is
-    reported as 0.0 (``compare``, with the loss as the scale).
+    reported as 0.0 (``compare``, with the loss as the scale). Unresolved elements (a kink
+    within the step, round-off near 0) are left out and counted in the result's ``skipped``.
     """
     first = model.layers[0] if hasattr(model, "layers") else model
     integer = _integer_input(first)
@@ -260,13 +302,12 @@ def check_model(model, loss, x, y, training: bool = True, h: float = 1e-5, sampl
         dx = model.backward(loss.backward())
         arrays = [] if integer else [("x", x, np.array(dx))]
         arrays += [(name, param, np.array(grad, copy=True)) for name, param, grad in model.parameters()]
-        errors = {}
+        errors = Errors()
         for name, array, analytic in arrays:
             chosen = None if samples is None else pick.choice(array.size, min(samples, array.size), replace=False)
-            numeric = numerical_gradient(objective, array, h, indices=chosen)
-            if chosen is not None:
-                analytic, numeric = analytic.reshape(-1)[chosen], numeric.reshape(-1)[chosen]
-            errors[name] = compare(analytic, numeric, scale, h)
+            errors[name], skipped = _checked(objective, array, analytic, scale, h, indices=chosen)
+            if skipped:
+                errors.skipped[name] = skipped
     return errors
 
 
@@ -291,13 +332,13 @@ def gradcheck_report(model, loss, x, y, samples: int = 10, seed: int = 0) -> dic
     return report
 
 
-def check_op(op, *inputs, seed: int = 0, h: float = 1e-5) -> list[float]:
+def check_op(op, *inputs, seed: int = 0, h: float = 1e-5) -> ErrorList:
     """Gradient-check an op (``layernet.ops``) in float64: the relative error per input.
 
     The inputs are copied to float64 arrays; the loss is ``sum(op.forward(*inputs) * dout)``
     for a random ``dout`` drawn with ``seed``; each analytic gradient from ``op.backward`` is
-    compared with centred differences (``compare``: both round-off counts as 0.0). Returns
-    ``[err_input0, err_input1, ...]``.
+    compared with centred differences (``compare``: both round-off counts as 0.0; unresolved
+    elements are left out, ``_checked``). Returns ``[err_input0, ...]`` with ``skipped`` per input.
     """
     xs = [np.array(x, dtype=np.float64) for x in inputs]
     try:
@@ -305,23 +346,22 @@ def check_op(op, *inputs, seed: int = 0, h: float = 1e-5) -> list[float]:
         dout = _dout_rng(seed).standard_normal(np.shape(out))
         scale = np.sum(np.abs(out * dout))
         analytic = op.backward(dout)
-        return [
-            compare(grad, numerical_gradient_array(lambda *_: op.forward(*xs), x, dout, h), scale, h)
-            for grad, x in zip(analytic, xs)
-        ]
+        return _error_list(_checked(lambda *_: op.forward(*xs), x, grad, scale, h, dout=dout)
+                           for grad, x in zip(analytic, xs))
     finally:
         op._cache = None  # the finite differences leave a forward cached; do not keep it
 
 
-def check_function(f, *arrays, seed: int = 0, h: float = 1e-5) -> list[float]:
+def check_function(f, *arrays, seed: int = 0, h: float = 1e-5) -> ErrorList:
     """Gradient-check a function of autograd Tensors in float64: the relative error per input.
 
     ``f(*tensors)`` must return a size-1 ``layernet.autograd.Tensor``. The arrays are copied to
     float64 Tensors with ``requires_grad=True``; the loss is ``f(...) * g`` for a random scalar g
     drawn with ``seed`` (so a backward that ignores its upstream gradient is caught), its
     gradients come from ``backward()`` (an input the result does not depend on counts as 0), and
-    each is compared with centred differences of ``f`` (run under ``no_grad``). Returns
-    ``[err_input0, err_input1, ...]`` with ``rel_error``'s formula and the bands of ``check_layer``.
+    each is compared with centred differences of ``f`` (run under ``no_grad``) by ``compare``
+    (the scale is ``|f * g|``), leaving out unresolved elements (``_checked``). Returns ``[err_input0, ...]``
+    with ``rel_error``'s formula, the bands of ``check_layer`` and ``skipped`` per input.
     """
     from .autograd import Tensor, no_grad
 
@@ -340,4 +380,12 @@ def check_function(f, *arrays, seed: int = 0, h: float = 1e-5) -> list[float]:
         with no_grad():
             return float(f(*[Tensor(x) for x in xs]).data.reshape(())) * g
 
-    return [rel_error(a, numerical_gradient(value, x, h)) for a, x in zip(analytic, xs)]
+    scale = abs(value())
+    return _error_list(_checked(value, x, a, scale, h) for a, x in zip(analytic, xs))
+
+
+def _error_list(results) -> ErrorList:
+    results = list(results)
+    errors = ErrorList(error for error, _ in results)
+    errors.skipped = [skipped for _, skipped in results]
+    return errors

@@ -1,0 +1,6 @@
+"""placeholder"""
+from .base import Callback
+
+
+class LivePlot(Callback):
+    pass

@@ -39,6 +39,8 @@ class Callback:
     trainer = None
     #: Name of this callback's state in checkpoints (None: the class name).
     state_key: str | None = None
+    #: Constructor arguments a config's ``trainer.callbacks`` entry may set (registered ones only).
+    config_keys: tuple = ()
 
     def set_trainer(self, trainer) -> None:
         self.trainer = trainer

@@ -19,9 +19,11 @@ from .base import Callback
 class LivePlot(Callback):
     """Redraws the loss and accuracy curves after each epoch (in place in Jupyter, else a PNG file)."""
 
+    config_keys = ("every",)  # what a config's ``trainer.callbacks`` entry may set (the path is RUN_DIR/live.png)
+
     def __init__(self, path=None, every: int = 1, notebook: bool | None = None):
         if not isinstance(every, int) or isinstance(every, bool) or every < 1:
-            raise ValueError(f"LivePlot: every must be a positive int, found {every!r}")
+            raise ValueError(f"LivePlot: `every` must be a positive int, found {every!r}")
         self.path = None if path is None else Path(path)
         self.every, self.notebook = every, notebook
         self._handle = None

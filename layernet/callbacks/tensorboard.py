@@ -18,12 +18,21 @@ so TensorBoard drops what the interrupted process logged after its checkpoint.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 from pathlib import Path
 
 from .base import Callback
 
 INSTALL_HINT = "pip install 'layernet[tensorboard]'"
+
+
+def tensorboardx_installed() -> bool:
+    """Whether tensorboardX can be imported (without importing it: that takes seconds)."""
+    try:
+        return importlib.util.find_spec("tensorboardX") is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def require_tensorboardx():
@@ -39,10 +48,12 @@ def require_tensorboardx():
 class TensorBoard(Callback):
     """Writes event files into ``log_dir`` (``RUN_DIR/tensorboard`` for ``output.tensorboard: true``)."""
 
+    config_keys = ("histograms_every",)  # what a config's ``trainer.callbacks`` entry may set
+
     def __init__(self, log_dir, histograms_every: int = 1, config=None):
         self._writer_class = require_tensorboardx()
         if not isinstance(histograms_every, int) or isinstance(histograms_every, bool) or histograms_every < 0:
-            raise ValueError(f"TensorBoard: histograms_every must be an int >= 0 (0: no histograms), "
+            raise ValueError(f"TensorBoard: `histograms_every` must be an int >= 0 (0: no histograms), "
                              f"found {histograms_every!r}")
         self.log_dir, self.histograms_every, self.config = Path(log_dir), histograms_every, config
         self.writer = None

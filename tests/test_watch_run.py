@@ -118,3 +118,21 @@ def test_a_failing_callback_stops_the_run_with_one_line_exit_1_and_a_resumable_c
     monkeypatch.chdir(tmp_path)
     code, out, err = run_cli(capsys, "train", "--resume", run_dir)
     assert code == 0 and len(metrics.read_csv(run_dir / "history.csv")) == 3
+
+
+def test_sweep_trials_write_their_event_files_inside_the_sweep_directory(tmp_path, monkeypatch):
+    pytest.importorskip("tensorboardX")
+    from test_sweep import BASE, SWEEP, write_sweep
+
+    from layernet.sweep import run_sweep
+
+    monkeypatch.chdir(tmp_path)
+    grid = SWEEP.replace("{loguniform: [1.0e-3, 1.0e-1]}", "[1.0e-3, 1.0e-2]").replace(
+        "{type: random, trials: 4}", "{type: grid}").replace("{choice: [2, 4]}", "[2]")
+    path = write_sweep(tmp_path, grid, BASE.replace("plots: false}", "plots: false, tensorboard: true}"))
+    sweep_dir = run_sweep(path, ["trainer.epochs=1"], progress="quiet")
+    event_dirs = sorted({p.parent for p in sweep_dir.rglob("events.out.tfevents.*")})
+    assert len(event_dirs) == 2 and all(d.name == "tensorboard" and sweep_dir in d.parents for d in event_dirs)
+    for directory in event_dirs:
+        steps = metrics.read_csv(directory.parent / "steps.csv")
+        assert [s for s, _ in scalars(read_events(directory), "step/loss")] == [r["step"] for r in steps]

@@ -6,7 +6,7 @@
     layernet summary CONFIG [KEY=VALUE ...]
     layernet gradcheck CONFIG [KEY=VALUE ...] [--batch-size N] [--plot FILE]
     layernet plot RUN_DIR [RUN_DIR ...] [-o FILE] [--metric NAME]
-    layernet plot RUN_DIR --watch [-o FILE] [--interval SECONDS]   (redraw while the run is written)
+    layernet plot RUN_DIR --watch [-o FILE] [--interval SECONDS] [--idle SECONDS]   (redraw while the run is written)
     layernet data path|verify|download DATASET [--root DIR] [--path FILE]
     layernet sweep SWEEP.yaml [KEY=VALUE ...] [--resume SWEEP_DIR] [--dry-run]   (layernet.sweep.command)
 
@@ -227,7 +227,7 @@ def cmd_plot(args) -> int:
         if not Path(args.run_dirs[0]).is_dir():
             raise ValueError(f"{args.run_dirs[0]}: no such run directory (expected a directory that `layernet train` writes)")
         print(f"layernet plot: watching {args.run_dirs[0]} until the run ends (Ctrl-C to stop)", file=sys.stderr)
-        print(watch_run(args.run_dirs[0], args.output, args.interval,
+        print(watch_run(args.run_dirs[0], args.output, args.interval, args.idle,
                         on_draw=lambda path: print(f"redrawn {path}", file=sys.stderr, flush=True)))
         return EXIT_OK
     from .plot import plot_command
@@ -330,6 +330,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="redraw RUN_DIR's figure whenever its history.csv/steps.csv change, until the run ends")
     plot.add_argument("--interval", type=_positive_float, default=2.0, metavar="SECONDS",
                       help="with --watch: how often to look at the files (default 2)")
+    plot.add_argument("--idle", type=_positive_float, default=600.0, metavar="SECONDS",
+                      help="with --watch: stop when the files have not changed for this long (default 600; "
+                           "a run that ends normally stops the watch at once)")
     plot.set_defaults(func=cmd_plot)
 
     data = commands.add_parser("data", help="where a data set's files go, whether they are usable, fetch them",

@@ -27,8 +27,9 @@ order: ``EarlyStopping`` (``early_stopping``: an instance or its config dict), t
 ``checkpoint_every`` epochs and whenever training stops, ``best.npz`` when ``monitor`` improves,
 ``keep_best``) and ``CSVLogger`` (``history_dir``: ``history.csv`` and ``steps.csv``, a history row
 only after the checkpoint holding it). Their state is in every checkpoint. A callback stops
-training by setting ``trainer.stop_training = True``; one that raises stops it with
-``CallbackError`` (no further checkpoint is written).
+training by setting ``trainer.stop_training = True``: in ``on_batch_end`` after that step (the
+epoch's row then covers the batches it ran, as in Keras), in ``on_epoch_end`` after that epoch. One
+that raises stops training with ``CallbackError`` (no further checkpoint is written).
 
 Stopping:
 
@@ -274,6 +275,8 @@ class Trainer:
             for name, count in counts.items():
                 sums[f"count_{name}"] += count
             progress.step(sums["loss_sum"] / sums["seen"], sums["correct"] / sums["seen"])
+            if self.stop_training:  # set in on_batch_end: close the epoch with what it saw (Keras)
+                break
         return self._end_epoch(epoch, sums, x_val, y_val, lr, t0, elapsed)
 
     def _epoch_start(self, n: int):

@@ -270,3 +270,25 @@ def test_live_plot_writes_a_png_headless_each_epoch(digits, tmp_path):
     fit(trainer, digits)
     assert seen == [b"\x89PNG\r\n\x1a\n"] * 2
     assert not list(tmp_path.glob(".live.png*"))  # no temporary file left behind
+
+
+class StopAtStep(Callback):
+    def __init__(self, step):
+        self.step = step
+
+    def on_batch_end(self, step, logs=None):
+        if step == self.step:
+            self.trainer.stop_training = True
+
+
+def test_stop_training_in_on_batch_end_stops_after_that_step(digits, tmp_path):
+    steps_per_epoch = math.ceil(len(digits.y_train) / BATCH)
+    trainer = make_trainer(digits, tmp_path, epochs=3, callbacks=[StopAtStep(steps_per_epoch + 2)])
+    history = fit(trainer, digits)
+    assert trainer.step == steps_per_epoch + 2 and trainer.stop_reason == "stopped"
+    assert history["epoch"] == [1, 2] and len(history.steps) == trainer.step
+    seen = 2 * BATCH  # the second epoch's row covers the two batches it ran
+    losses = [loss for _, epoch, loss in history.steps if epoch == 2]
+    assert history["train_loss"][1] == pytest.approx(sum(losses) * BATCH / seen)
+    ckpt = load_checkpoint(tmp_path / "checkpoints" / "last.npz")
+    assert (ckpt.trainer["epoch"], ckpt.trainer["step"]) == (2, trainer.step)

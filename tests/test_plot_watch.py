@@ -102,3 +102,20 @@ def test_plot_watch_refuses_several_runs_or_a_metric(tmp_path, capsys):
     assert main(["plot", str(tmp_path / "missing"), "--watch"]) == 2
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 2 and "one RUN_DIR" in err[0] and "no such run directory" in err[1]
+
+
+def test_watch_of_a_run_without_summary_ends_when_its_files_stay_unchanged(tmp_path):
+    writer = FakeRun(tmp_path / "run", epochs=2)
+    (writer.dir / "summary.json").unlink()  # a plain Trainer's history_dir: no summary
+    now = {"t": 0.0}
+
+    def sleep(seconds):
+        now["t"] += seconds
+        assert now["t"] < 100, "watch_run did not stop on an idle run"
+        if writer.epoch < writer.epochs:
+            writer.advance()
+            (writer.dir / "summary.json").unlink(missing_ok=True)
+
+    out = watch_run(writer.dir, interval=1.0, idle=10.0, sleep=sleep, clock=lambda: now["t"])
+    assert writer.epoch == 2 and out.is_file()
+    assert 10.0 <= now["t"] <= 4 + 11  # 4 changes one second apart, then 10 idle seconds

@@ -13,7 +13,9 @@ A ``Callback`` overrides any of these; the ``Trainer`` calls them with 1-based n
 
 ``on_batch_end`` is also called, with the non-finite loss, for a step whose loss became NaN/inf,
 just before ``TrainingDiverged`` is raised. ``self.trainer`` is the ``Trainer`` (set before
-``on_train_begin``); setting ``trainer.stop_training = True`` ends training after the current epoch.
+``on_train_begin``); setting ``trainer.stop_training = True`` ends training: in ``on_batch_end``
+after that step (the epoch is closed with the batches it ran: validation, history row, checkpoint,
+as in Keras), in ``on_epoch_end`` after that epoch.
 
 Resume: ``state_dict()`` (a flat dict of numbers, strings or arrays) is saved in every checkpoint
 under the callback's ``state_key`` (default: its class name) and given back to

@@ -5,8 +5,9 @@ modification time); when either changed, the figure (``plot_history``: loss, acc
 redrawn into ``out`` (default ``RUN_DIR/history.png``) atomically, so an image viewer kept open on
 it always shows a whole picture. A file caught in the middle of a line is read again next round.
 Watching ends when ``summary.json`` says the run is no longer ``running`` (completed, stopped,
-interrupted, diverged), after a last drawing; a run directory without a summary (a plain ``Trainer``
-with ``history_dir``) is watched until Ctrl-C. Before the first history row exists nothing is drawn.
+interrupted, diverged), after a last drawing, or when neither file has changed for ``idle`` seconds
+(a killed run whose summary still says ``running``, or a plain ``Trainer``'s ``history_dir``, which has
+no summary); Ctrl-C stops it too. Before the first history row exists nothing is drawn.
 """
 
 from __future__ import annotations
@@ -37,11 +38,13 @@ def run_status(run_dir: Path) -> str | None:
         return None
 
 
-def watch_run(run_dir, out=None, interval: float = 2.0, *, sleep=time.sleep, on_draw=None) -> Path:
-    """Redraw ``run_dir``'s figure into ``out`` whenever its history files change, until the run ends.
+def watch_run(run_dir, out=None, interval: float = 2.0, idle: float = 600.0, *, sleep=time.sleep,
+              clock=time.monotonic, on_draw=None) -> Path:
+    """Redraw ``run_dir``'s figure into ``out`` whenever its history files change, until the run ends
+    (or nothing changed for ``idle`` seconds).
 
-    Returns the figure's path. ``sleep`` (tests pass a fake) is called between rounds; ``on_draw(path)``
-    after each drawing (the CLI says so on stderr).
+    Returns the figure's path. ``sleep`` and ``clock`` (tests pass fakes) pace the rounds;
+    ``on_draw(path)`` is called after each drawing (the CLI says so on stderr).
     """
     from .curves import plot_history
     from .files import save_figure
@@ -49,13 +52,17 @@ def watch_run(run_dir, out=None, interval: float = 2.0, *, sleep=time.sleep, on_
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise ValueError(f"{run_dir}: no such run directory (expected a directory that `layernet train` writes)")
-    if not (isinstance(interval, (int, float)) and interval > 0):
-        raise ValueError(f"--interval: expected a number of seconds > 0, found {interval!r}")
+    for name, value in (("interval", interval), ("idle", idle)):
+        if not (isinstance(value, (int, float)) and value > 0):
+            raise ValueError(f"--{name}: expected a number of seconds > 0, found {value!r}")
     out = Path(out) if out is not None else run_dir / "history.png"
-    drawn = None
+    drawn, seen, changed_at = None, None, clock()
     while True:
         finished = run_status(run_dir) not in (None, "running")  # read before the files: nothing is missed
         signature = _signature(run_dir)
+        if signature != seen:
+            seen, changed_at = signature, clock()
+        finished = finished or clock() - changed_at >= idle
         if signature != drawn and signature[0] is not None:
             try:
                 save_figure(plot_history(run_dir), out)

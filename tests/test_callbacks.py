@@ -292,3 +292,24 @@ def test_stop_training_in_on_batch_end_stops_after_that_step(digits, tmp_path):
     assert history["train_loss"][1] == pytest.approx(sum(losses) * BATCH / seen)
     ckpt = load_checkpoint(tmp_path / "checkpoints" / "last.npz")
     assert (ckpt.trainer["epoch"], ckpt.trainer["step"]) == (2, trainer.step)
+
+
+def test_live_plot_in_jupyter_redraws_one_display_in_place(digits, tmp_path, monkeypatch):
+    display_module = pytest.importorskip("IPython.display")
+    shown = []
+
+    class Handle:
+        def update(self, fig):
+            shown.append(("update", len(fig.axes)))
+
+    def display(fig, display_id=False):
+        assert display_id is True
+        shown.append(("display", len(fig.axes)))
+        return Handle()
+
+    monkeypatch.setattr(display_module, "display", display)
+    trainer = make_trainer(digits, tmp_path, epochs=3, callbacks=[LivePlot(notebook=True)])
+    fit(trainer, digits)
+    assert [kind for kind, _ in shown] == ["display", "update", "update"]
+    assert all(panels >= 2 for _, panels in shown)  # loss and accuracy
+    assert not (tmp_path / "live.png").exists()

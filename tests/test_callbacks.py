@@ -254,6 +254,7 @@ def test_without_tensorboardx_asking_for_it_is_one_line_naming_the_extra(monkeyp
     with pytest.raises(ValueError) as info:
         TensorBoard(tmp_path)
     assert "\n" not in str(info.value) and "pip install 'layernet[tensorboard]'" in str(info.value)
+    assert isinstance(info.value, ImportError)
 
 
 # ---------------------------------------------------------------------- LivePlot
@@ -269,6 +270,9 @@ def test_live_plot_writes_a_png_headless_each_epoch(digits, tmp_path):
     trainer = make_trainer(digits, tmp_path, epochs=2, callbacks=[LivePlot(notebook=False), Watch()])
     fit(trainer, digits)
     assert seen == [b"\x89PNG\r\n\x1a\n"] * 2
+    (tmp_path / "elsewhere").mkdir()  # a directory as the path: live.png inside it
+    fit(make_trainer(digits, epochs=1, callbacks=[LivePlot(tmp_path / "elsewhere", notebook=False)]), digits)
+    assert (tmp_path / "elsewhere" / "live.png").read_bytes()[:4] == b"\x89PNG"
     assert not list(tmp_path.glob(".live.png*"))  # no temporary file left behind
 
 

@@ -2,7 +2,8 @@
 
 In Jupyter one figure is shown and replaced in place each epoch (an IPython display handle);
 elsewhere the figure is written to ``path`` atomically (temporary file + ``os.replace``), so an
-image viewer kept open on it never reads half a PNG. ``path`` defaults to ``live.png`` in the
+image viewer kept open on it never reads half a PNG. ``path`` (a file, or a directory to hold
+``live.png``) defaults to ``live.png`` in the
 trainer's history directory (the run directory, for ``layernet train``), else in the working
 directory. The figure is ``layernet.plot.plot_history`` of the in-memory history: per-step and
 per-epoch loss, train and validation accuracy, and the lr when it changes. ``every`` redraws every
@@ -31,7 +32,7 @@ class LivePlot(Callback):
     def target(self) -> Path:
         """The PNG file written outside Jupyter."""
         if self.path is not None:
-            return self.path
+            return self.path / "live.png" if self.path.is_dir() else self.path
         logger = getattr(self.trainer, "csv_logger", None)
         return (logger.directory if logger is not None else Path.cwd()) / "live.png"
 

@@ -11,8 +11,8 @@ of a resumed run join up and the per-step and per-epoch plots share one x axis):
   epoch's last step) every ``histograms_every`` epochs (0: never).
 
 tensorboardX is an optional dependency (``pip install 'layernet[tensorboard]'``); neither
-TensorFlow nor PyTorch is needed. Without it, ``TensorBoard(...)`` raises a one-line ValueError
-naming the extra. A resumed run opens a new event file with ``purge_step`` at its first new step,
+TensorFlow nor PyTorch is needed. Without it, ``TensorBoard(...)`` raises a one-line
+``MissingExtraError`` (a ValueError and an ImportError) naming the extra. A resumed run opens a new event file with ``purge_step`` at its first new step,
 so TensorBoard drops what the interrupted process logged after its checkpoint.
 """
 
@@ -25,6 +25,11 @@ from pathlib import Path
 from .base import Callback
 
 INSTALL_HINT = "pip install 'layernet[tensorboard]'"
+
+
+class MissingExtraError(ValueError, ImportError):
+    """An optional dependency is not installed: a ValueError (the CLI prints one line, exit 2) that
+    ``except ImportError`` catches too."""
 
 
 def tensorboardx_installed() -> bool:
@@ -40,7 +45,7 @@ def require_tensorboardx():
     try:
         from tensorboardX import SummaryWriter
     except ImportError:
-        raise ValueError(f"TensorBoard logging needs the tensorboardX package, which is not installed: "
+        raise MissingExtraError(f"TensorBoard logging needs the tensorboardX package, which is not installed: "
                          f"{INSTALL_HINT}") from None
     return SummaryWriter
 

@@ -208,12 +208,13 @@ def test_per_class_accuracy_from_the_confusion_counts():
 
 # ---------------------------------------------------------------------- TensorBoard
 def read_events(directory):
-    """Every event of every event file under ``directory``: TFRecord framing read by hand
-    (length, its CRC, the record, its CRC), decoded with tensorboardX's own protobuf."""
+    """Every event of every event file under ``directory`` (or of one file): TFRecord framing read
+    by hand (length, its CRC, the record, its CRC), decoded with tensorboardX's own protobuf."""
     from tensorboardX.proto import event_pb2
 
     events = []
-    for path in sorted(directory.rglob("events.out.tfevents.*")):
+    paths = [directory] if directory.is_file() else sorted(directory.rglob("events.out.tfevents.*"))
+    for path in paths:
         data, pos = path.read_bytes(), 0
         while pos < len(data):
             (length,) = struct.unpack("<Q", data[pos:pos + 8])
@@ -317,3 +318,26 @@ def test_live_plot_in_jupyter_redraws_one_display_in_place(digits, tmp_path, mon
     assert [kind for kind, _ in shown] == ["display", "update", "update"]
     assert all(panels >= 2 for _, panels in shown)  # loss and accuracy
     assert not (tmp_path / "live.png").exists()
+
+
+def test_tensorboard_of_a_resumed_run_purges_what_came_after_the_checkpoint(digits, tmp_path):
+    pytest.importorskip("tensorboardX")
+    from tensorboardX.proto import event_pb2
+
+    log_dir = tmp_path / "tensorboard"
+    crashed = make_trainer(digits, tmp_path, epochs=3, callbacks=[TensorBoard(log_dir), FailAt("on_epoch_end", 3)])
+    with pytest.raises(CallbackError):
+        fit(crashed, digits)  # epoch 3's steps are logged, but last.npz holds epoch 2
+    resumed = make_trainer(digits, tmp_path, epochs=3, callbacks=[TensorBoard(log_dir)])
+    resumed.restore(tmp_path / "checkpoints" / "last.npz")
+    first_new_step = resumed.step + 1
+    fit(resumed, digits)
+    files = sorted(log_dir.glob("events.out.tfevents.*"), key=lambda p: p.stat().st_mtime_ns)
+    assert len(files) == 2
+    new_events = read_events(files[1])
+    starts = [e.step for e in new_events if e.session_log.status == event_pb2.SessionLog.START]
+    assert starts == [first_new_step]
+    # what TensorBoard shows: the old file's events before the purge step, then the new file's
+    kept = [e for e in read_events(files[0]) if e.step < first_new_step] + new_events
+    steps = metrics.read_csv(tmp_path / "steps.csv")
+    assert [s for s, _ in scalars(kept, "step/loss")] == [row["step"] for row in steps]

@@ -332,12 +332,12 @@ def test_tensorboard_of_a_resumed_run_purges_what_came_after_the_checkpoint(digi
     resumed.restore(tmp_path / "checkpoints" / "last.npz")
     first_new_step = resumed.step + 1
     fit(resumed, digits)
-    files = sorted(log_dir.glob("events.out.tfevents.*"), key=lambda p: p.stat().st_mtime_ns)
-    assert len(files) == 2
-    new_events = read_events(files[1])
-    starts = [e.step for e in new_events if e.session_log.status == event_pb2.SessionLog.START]
-    assert starts == [first_new_step]
+    files = [read_events(path) for path in log_dir.glob("events.out.tfevents.*")]
+    assert len(files) == 2  # also when both were opened in the same second
+    starts = [[e.step for e in events if e.session_log.status == event_pb2.SessionLog.START] for events in files]
+    old, new = sorted(range(2), key=lambda i: len(starts[i]))
+    assert starts[old] == [] and starts[new] == [first_new_step]
     # what TensorBoard shows: the old file's events before the purge step, then the new file's
-    kept = [e for e in read_events(files[0]) if e.step < first_new_step] + new_events
+    kept = [e for e in files[old] if e.step < first_new_step] + files[new]
     steps = metrics.read_csv(tmp_path / "steps.csv")
     assert [s for s, _ in scalars(kept, "step/loss")] == [row["step"] for row in steps]

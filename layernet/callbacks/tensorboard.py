@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import os
+import time
 from pathlib import Path
 
 from .base import Callback
@@ -66,7 +68,9 @@ class TensorBoard(Callback):
     def on_train_begin(self, logs=None):
         step = self.trainer.step
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        self.writer = self._writer_class(str(self.log_dir), purge_step=step + 1 if step else None, flush_secs=10)
+        # event files are named by the second they were opened: a suffix keeps a quick resume from reusing one
+        self.writer = self._writer_class(str(self.log_dir), purge_step=step + 1 if step else None, flush_secs=10,
+                                         filename_suffix=f".{os.getpid()}.{time.time_ns()}")
         if self.config is not None:
             text = self.config
             if not isinstance(text, str):

@@ -8,6 +8,7 @@
     layernet plot RUN_DIR [RUN_DIR ...] [-o FILE] [--metric NAME]
     layernet plot RUN_DIR --watch [-o FILE] [--interval SECONDS] [--idle SECONDS]   (redraw while the run is written)
     layernet data path|verify|download DATASET [--root DIR] [--path FILE]
+    layernet sample RUN_DIR [--length N] [--prime TEXT] [--temperature T] [--seed S]
     layernet sweep SWEEP.yaml [KEY=VALUE ...] [--resume SWEEP_DIR] [--dry-run]   (layernet.sweep.command)
 
 Exit codes: 0 success; 1 a check failed (gradcheck above 1e-5, data verify, a run that diverged);
@@ -141,7 +142,8 @@ def cmd_eval(args) -> int:
 
 
 def _config_and_shapes(args):
-    """The validated config, its resolved dict, and the data's per-example input shape and class count.
+    """The validated config, its resolved dict, the data's per-example input shape and class count, and
+    the per-example label shape (() for a class per example, (T,) for text).
 
     The shapes are constants for mnist, fashion_mnist, cifar10, digits and spiral, so no file is
     read (``summary`` and ``gradcheck`` work before a download); only npz reads its file. The
@@ -155,22 +157,32 @@ def _config_and_shapes(args):
     resolved = config.model_dump()
     data = resolved["data"]
     shapes = known_shapes(data["dataset"], **{k: data[k] for k in DATASET_OPTIONS if data.get(k) is not None})
+    label_shape = ()
     if shapes is None:
         from . import trainer  # noqa: F401  (runner.py must be imported through trainer.py: they import each other)
         from .runner import load_run_data
 
         dataset = load_run_data(resolved)
-        shapes = dataset.input_shape, dataset.num_classes
+        if dataset.vocabulary is not None:  # text: embedding and output sizes default to the vocabulary's
+            from .data.text import fill_vocabulary_sizes
+
+            for layers in (config.model.layers, resolved["model"]["layers"]):
+                fill_vocabulary_sizes(layers, len(dataset.vocabulary))
+        shapes, label_shape = (dataset.input_shape, dataset.num_classes), dataset.label_shape
+    elif data.get("sequence") is not None:  # images read row by row: (C, H, W) -> (H, C*W)
+        from .data.prepare import sequence_shape
+
+        shapes = sequence_shape(shapes[0], data["sequence"]), shapes[1]
     input_shape, num_classes = shapes
-    check_model_shapes(config, input_shape, num_classes=num_classes)
+    check_model_shapes(config, input_shape, num_classes=num_classes, label_shape=label_shape)
     check_augment(config, input_shape)
-    return config, resolved, input_shape, num_classes
+    return config, resolved, input_shape, num_classes, label_shape
 
 
 def cmd_summary(args) -> int:
     from .model import Sequential
 
-    _, resolved, input_shape, num_classes = _config_and_shapes(args)
+    _, resolved, input_shape, num_classes, _ = _config_and_shapes(args)
     model = Sequential.from_config(resolved["model"], input_shape=input_shape, rng=resolved["seed"])
     print(f"{resolved['name']}: data '{resolved['data']['dataset']}', {num_classes} classes, loss {resolved['model']['loss']}")
     model.summary(input_shape)
@@ -180,17 +192,17 @@ def cmd_summary(args) -> int:
 def cmd_gradcheck(args) -> int:
     import numpy as np
 
-    from .gradcheck import BAD, VERDICT_LEGEND, gradcheck_report, verdict
+    from .gradcheck import BAD, VERDICT_LEGEND, gradcheck_report, random_input, verdict
     from .losses import make_loss
     from .model import Sequential
 
-    _, resolved, input_shape, num_classes = _config_and_shapes(args)
+    _, resolved, input_shape, num_classes, label_shape = _config_and_shapes(args)
     # Random inputs of the data's shape, not real examples: flat image backgrounds make max-pool
     # windows tie, where a finite difference measures nothing meaningful.
     rng = np.random.default_rng(args.seed)
-    x = rng.standard_normal((args.batch_size, *input_shape))
-    y = rng.integers(0, num_classes, size=args.batch_size)
     model = Sequential.from_config(resolved["model"], input_shape=input_shape, rng=resolved["seed"])
+    x = random_input(model[0], rng, (args.batch_size, *input_shape))  # valid indices for an Embedding
+    y = rng.integers(0, num_classes, size=(args.batch_size, *label_shape))
     model.astype(np.float64)
     loss = make_loss(resolved["model"]["loss"])
     report = gradcheck_report(model, loss, x, y, samples=args.samples, seed=args.seed)
@@ -263,6 +275,38 @@ def cmd_data(args) -> int:
     if hint is not None:
         print(f"layernet data verify: {hint}", file=sys.stderr)
     return EXIT_OK if all(check.ok for check in checks) else EXIT_FAILED
+
+
+def cmd_sample(args) -> int:
+    from .sample import sample
+
+    print(sample(args.run_dir, length=args.length, prime=args.prime, temperature=args.temperature, seed=args.seed))
+    return EXIT_OK
+
+
+def add_sample_parser(commands) -> None:
+    """``layernet sample RUN_DIR --length 300 --prime "The " --temperature 0.8 --seed 0``."""
+    sample = commands.add_parser("sample", help="print text generated by a trained character model",
+                                 description="Generate text from RUN_DIR's character model (trained with dataset: "
+                                             "text): PRIME, then LENGTH characters drawn one at a time from the "
+                                             "model's softmax at TEMPERATURE. The same seed gives the same text.")
+    sample.add_argument("run_dir", metavar="RUN_DIR")
+    sample.add_argument("--length", type=_count, default=300, metavar="N", help="characters to generate (default 300)")
+    sample.add_argument("--prime", default="", metavar="TEXT", help="text to start from (default: none)")
+    sample.add_argument("--temperature", type=_positive_float, default=1.0, metavar="T",
+                        help="softmax temperature > 0 (default 1.0; lower is more conservative)")
+    sample.add_argument("--seed", type=_count, default=0, help="seed of the draws (default 0)")
+    sample.set_defaults(func=cmd_sample)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number > 0, found {text!r}")
+    return value
 
 
 # ------------------------------------------------------------------ parser
@@ -347,6 +391,8 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--path", metavar="FILE", help="the .npz file (dataset npz)")
     data.set_defaults(func=cmd_data)
 
+    add_sample_parser(commands)  # layernet sample RUN_DIR [--length N] [--prime TEXT] [--temperature T] [--seed S]
+
     from .sweep.command import add_sweep_parser  # layernet sweep SWEEP.yaml [KEY=VALUE ...] [--resume DIR] [--dry-run]
 
     add_sweep_parser(commands)
@@ -368,15 +414,6 @@ def _int_at_least(minimum: int, words: str):
 
 _positive_int = _int_at_least(1, "a positive int")
 
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = None
-    if value is None or not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, found {text!r}")
-    return value
 _count = _int_at_least(0, "an int >= 0")
 
 

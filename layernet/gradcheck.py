@@ -182,7 +182,8 @@ def check_layer(layer, x, training: bool = True, seed: int = 0, h: float = 1e-5)
     array whose gradients are both round-off (``compare``).
     The layer is left exactly as it was (parameters, buffers, dtype, random state).
     """
-    x = np.array(x, dtype=np.float64)
+    integer = _integer_input(layer)
+    x = np.array(x) if integer else np.array(x, dtype=np.float64)
     with _Preserved(layer) as state:
         layer.astype(np.float64)
 
@@ -194,13 +195,25 @@ def check_layer(layer, x, training: bool = True, seed: int = 0, h: float = 1e-5)
         dout = _dout_rng(seed).standard_normal(out.shape)
         scale = np.sum(np.abs(out * dout))
         dx = layer.backward(dout)
-        errors = {"x": compare(dx, numerical_gradient_array(forward, x, dout, h), scale, h)}
+        # indices (an Embedding's input) have no gradient: only the parameters are checked
+        errors = {} if integer else {"x": compare(dx, numerical_gradient_array(forward, x, dout, h), scale, h)}
         named = list(_named_params(layer))
         analytic = {name: owner.grads[key].copy() for name, owner, key in named}
         for name, owner, key in named:
             numeric = numerical_gradient_array(forward, owner.params[key], dout, h)
             errors[name] = compare(analytic[name], numeric, scale, h)
     return errors
+
+
+def _integer_input(layer) -> bool:
+    """True for a layer whose input is integer indices (``Embedding``), which has no gradient."""
+    return bool(getattr(layer, "integer_input", False))
+
+
+def random_input(layer, rng, shape) -> np.ndarray:
+    """Random input of ``shape`` (batch included) for ``layer``: valid indices for an integer-input
+    layer, standard normal values otherwise."""
+    return layer.random_input(rng, shape) if _integer_input(layer) else rng.standard_normal(shape)
 
 
 def _dout_rng(seed: int) -> np.random.Generator:
@@ -222,13 +235,16 @@ def check_model(model, loss, x, y, training: bool = True, h: float = 1e-5, sampl
                 seed: int = 0) -> dict[str, float]:
     """Gradient-check a whole model plus loss in float64, per parameter name (``"0.W"`` ...).
 
-    Also reports ``"x"``, the error of the gradient w.r.t. the input. The model is restored.
+    Also reports ``"x"``, the error of the gradient w.r.t. the input (not for integer indices fed to
+    an ``Embedding``, which have none). The model is restored.
     Every element is checked (two forward passes each), or, with ``samples``, that many
     elements of x and of each parameter, drawn with ``seed``: a quick check of a larger model.
     An array whose analytic and numerical gradients are both round-off everywhere checked is
     reported as 0.0 (``compare``, with the loss as the scale).
     """
-    x = np.array(x, dtype=np.float64)
+    first = model.layers[0] if hasattr(model, "layers") else model
+    integer = _integer_input(first)
+    x = np.array(x) if integer else np.array(x, dtype=np.float64)
     y = np.asarray(y)
     if np.issubdtype(y.dtype, np.floating):
         y = y.astype(np.float64)
@@ -242,7 +258,7 @@ def check_model(model, loss, x, y, training: bool = True, h: float = 1e-5, sampl
 
         scale = objective()
         dx = model.backward(loss.backward())
-        arrays = [("x", x, np.array(dx))]
+        arrays = [] if integer else [("x", x, np.array(dx))]
         arrays += [(name, param, np.array(grad, copy=True)) for name, param, grad in model.parameters()]
         errors = {}
         for name, array, analytic in arrays:
@@ -269,7 +285,7 @@ def gradcheck_report(model, loss, x, y, samples: int = 10, seed: int = 0) -> dic
     report = {}
     shape = tuple(x.shape[1:])
     for index, layer in enumerate(model.layers):
-        report[f"{index} {layer.type_name}"] = check_layer(layer, rng.standard_normal((len(x), *shape)), training=True, seed=seed)
+        report[f"{index} {layer.type_name}"] = check_layer(layer, random_input(layer, rng, (len(x), *shape)), training=True, seed=seed)
         shape = layer.output_shape(shape)
     report["model"] = check_model(model, loss, x, y, training=True, samples=samples or None, seed=seed)
     return report

@@ -201,3 +201,72 @@ class MSELoss(Loss):
         self._dscores = diff * scores.dtype.type(2.0 / diff.size)
         with np.errstate(over="ignore", invalid="ignore"):  # a diverging run gets inf; the trainer reports it
             return float(np.mean(np.square(diff), dtype=np.float64))
+
+
+@LOSSES.register("temporal_softmax_cross_entropy")
+class TemporalSoftmaxCrossEntropy(Loss):
+    """Softmax cross-entropy at every step of a sequence, summed over time and averaged over the
+    batch (cs231n's ``temporal_softmax_loss``).
+
+    Shapes: scores (N, T, C), y (N, T) integer labels in [0, C), mask (N, T) booleans or None -> a float.
+    loss = (1/N) sum_n sum_t m_nt * -log softmax(scores_nt)[y_nt], where m_nt is 1 for a step that
+    counts: mask True (cs231n's convention; None = every step) and y_nt != ``ignore_index``.
+    A label equal to ``ignore_index`` may lie outside [0, C) (PyTorch's -100). Note the scale: the
+    sum over steps divided by N, not the mean over steps (``F.cross_entropy(..., ignore_index=k)``
+    divides by the number of counted steps instead).
+    Backward: dscores_nt = m_nt (softmax(scores_nt) - onehot(y_nt)) / N; zero at steps that do not count.
+    The rows go through the fused kernel of ``SoftmaxCrossEntropy`` as one (N*T, C) batch.
+    """
+
+    def __init__(self, ignore_index=None):
+        super().__init__()
+        if ignore_index is not None and (isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer))):
+            raise ValueError("Invalid value for argument `ignore_index` of TemporalSoftmaxCrossEntropy: expected an "
+                             f"int or None. Received: ignore_index={ignore_index!r}")
+        self.ignore_index = None if ignore_index is None else int(ignore_index)
+        self.counted = None  # (N, T) booleans of the last forward: the steps that counted
+
+    def forward(self, scores, y, mask=None) -> float:
+        scores, y, counts = self._check_temporal(scores, y, mask)
+        n, t, c = scores.shape
+        flat = np.ascontiguousarray(scores.reshape(n * t, c))
+        labels = np.where(counts, y, 0).reshape(-1).astype(np.intp)
+        loss_rows = np.empty(n * t, dtype=scores.dtype)
+        dscores = np.empty_like(flat)
+        softmax_cross_entropy(flat, labels, loss_rows, dscores)       # rows scaled by 1 / (N*T)
+        weight = counts.reshape(-1, 1).astype(scores.dtype) * scores.dtype.type(t)
+        self._dscores = (dscores * weight).reshape(n, t, c)
+        self.counted = counts
+        return float(np.sum(loss_rows[counts.reshape(-1)], dtype=np.float64) / n)
+
+    def _check_temporal(self, scores, y, mask):
+        """scores (N, T, C), y (N, T) integers in [0, C) where they count, mask (N, T) -> (scores, y, counted)."""
+        scores = check_input(self.name, scores, ndim=3, expected="(N, T, C)")
+        n, t, c = scores.shape
+        if t == 0 or c == 0:
+            raise ValueError(f"{self.name}: expected scores (N, T, C) with T >= 1 and C >= 1, found shape {scores.shape}")
+        y = np.asarray(y)
+        if y.shape != (n, t):
+            raise ValueError(f"{self.name}: expected labels y of shape (N, T) = ({n}, {t}) for scores {scores.shape}, "
+                             f"found shape {y.shape}")
+        if y.dtype == np.bool_ or not np.issubdtype(y.dtype, np.integer):
+            raise ValueError(f"{self.name}: expected integer class labels y in [0, {c}), found dtype {y.dtype}")
+        counts = np.ones((n, t), dtype=bool)
+        if mask is not None:
+            mask = np.asarray(mask)
+            zero_one = mask.dtype != np.bool_ and np.issubdtype(mask.dtype, np.number) and np.isin(mask, (0, 1)).all()
+            if mask.shape != (n, t) or not (mask.dtype == np.bool_ or zero_one):
+                raise ValueError(f"{self.name}: expected a boolean (or 0/1) mask of shape (N, T) = ({n}, {t}), "
+                                 f"found {mask.dtype} {mask.shape}")
+            counts &= mask.astype(bool)
+        if self.ignore_index is not None:
+            counts &= y != self.ignore_index
+        outside = counts & ((y < 0) | (y >= c))
+        if outside.any():
+            i, j = np.argwhere(outside)[0]
+            raise ValueError(f"{self.name}: expected class labels y in [0, {c}) for scores with {c} classes, "
+                             f"found y[{i}, {j}] = {int(y[i, j])}")
+        return scores, y, counts
+
+    def get_config(self) -> dict:
+        return {"type": self.type_name, "ignore_index": self.ignore_index}

@@ -40,9 +40,13 @@ def accuracy(scores, y) -> float:
 
     ``scores`` (N, C); ``y`` integer labels (N,) or targets of the scores' shape (one-hot: the
     argmax of each row is the class). Ties in ``scores`` go to the lowest class index (argmax).
+    Sequence scores (N, T, C) with labels (N, T): the fraction of steps predicted right.
     """
     scores = np.asarray(scores)
     y = np.asarray(y)
+    if scores.ndim == 3 and y.shape == scores.shape[:2] and len(scores):
+        right, counted = count_correct_steps(scores, y)
+        return right / counted
     if scores.ndim != 2 or len(scores) == 0:
         raise ValueError(f"accuracy: expected scores of shape (N, C) with N >= 1, found shape {scores.shape}")
     if y.shape == scores.shape:
@@ -59,6 +63,26 @@ def count_correct(scores, y) -> int:
     if y.shape == scores.shape:
         y = y.argmax(axis=1)
     return int(np.count_nonzero(scores.argmax(axis=1) == y))
+
+
+def count_correct_steps(scores, y, ignore_index=None) -> tuple[int, int]:
+    """``(right, counted)`` for sequence scores (N, T, C) and labels (N, T): how many counted steps
+    (label != ``ignore_index``) have the label as their argmax, and how many steps count."""
+    scores, y = np.asarray(scores), np.asarray(y)
+    if scores.ndim != 3 or y.shape != scores.shape[:2]:
+        raise ValueError(f"accuracy: expected scores (N, T, C) and labels (N, T), found {scores.shape} and {y.shape}")
+    counted = np.ones(y.shape, dtype=bool) if ignore_index is None else y != ignore_index
+    right = (scores.argmax(axis=2) == y) & counted
+    return int(np.count_nonzero(right)), int(np.count_nonzero(counted))
+
+
+def sequence_correct(scores, y, ignore_index=None) -> float:
+    """The trainer's per-batch count for sequence scores (N, T, C): N times the fraction of counted
+    steps predicted right, so that summing over batches and dividing by the number of examples gives
+    the fraction of counted steps predicted right (exactly when every batch counts the same number of
+    steps per example, as for text windows; otherwise a batch-size-weighted mean of batch fractions)."""
+    right, counted = count_correct_steps(scores, y, ignore_index)
+    return len(y) * right / counted if counted else 0.0
 
 
 def count_top_k(scores, y, k: int) -> int:
@@ -106,9 +130,15 @@ def metric_columns(names) -> tuple[str, ...]:
     return tuple(f"{split}_{name}" for name in names if name != "accuracy" for split in ("train", "val"))
 
 
-def metric_counts(names, scores, y) -> dict[str, int]:
-    """``{name: examples counted right}`` for a batch; all 0 when ``scores`` are not (N, C) class scores."""
-    scores = np.asarray(scores)
+def metric_counts(names, scores, y, ignore_index=None) -> dict[str, float]:
+    """``{name: examples counted right}`` for a batch; all 0 when ``scores`` are not (N, C) class scores.
+
+    Sequence scores (N, T, C) with labels (N, T): ``accuracy`` is ``sequence_correct`` (steps whose
+    label is ``ignore_index`` do not count), the other metrics 0.
+    """
+    scores, y = np.asarray(scores), np.asarray(y)
+    if scores.ndim == 3 and y.shape == scores.shape[:2]:
+        return {name: sequence_correct(scores, y, ignore_index) if name == "accuracy" else 0 for name in names}
     if not (scores.ndim == 2 and (y.ndim == 1 or y.shape == scores.shape)):
         return {name: 0 for name in names}
     return {name: METRICS[name](scores, y) for name in names}

@@ -248,6 +248,22 @@ def _flat(array: np.ndarray) -> np.ndarray:
     return array.reshape(-1)
 
 
+def clip_grad_norm(model, max_norm: float) -> float:
+    """Scale every gradient of ``model`` in place so that their global L2 norm is at most ``max_norm``.
+
+    The norm is over all parameters together, sqrt(sum over every gradient element g^2), as
+    ``torch.nn.utils.clip_grad_norm_``; when it exceeds ``max_norm`` every gradient is multiplied by
+    ``max_norm / (norm + 1e-6)`` (PyTorch's factor), so directions are kept. Returns the norm before
+    clipping (a float, accumulated in float64). Used against exploding gradients in recurrent networks.
+    """
+    max_norm = check_positive("clip_grad_norm", "max_norm", max_norm)
+    grads = [grad for _, _, grad in model.parameters() if grad is not None]
+    norm = float(np.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads)))
+    if norm > max_norm:
+        scale = max_norm / (norm + 1e-6)
+        for grad in grads:
+            grad *= grad.dtype.type(scale)
+    return norm
 @OPTIMIZERS.register("adamw")
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter 2019), PyTorch's ``AdamW``.

@@ -14,6 +14,7 @@ A run directory holds
 - for classification runs, ``per_class_accuracy`` (class name -> accuracy) and ``confusion_matrix``
   (rows: true class, columns: predicted, in ``class_names`` order) in ``summary.json``, of the same
   checkpoint and split as ``test_acc`` (``confusion_split``);
+- ``vocabulary.json`` for a character model (``dataset: text``): its characters in index order;
 - ``loss.png``/``accuracy.png`` when ``output.plots`` is on and ``layernet.plot`` exists;
 - ``tensorboard/`` (``output.tensorboard: true``: event files, ``layernet.callbacks.TensorBoard``)
   and ``live.png`` (``trainer.callbacks: [live_plot]``).
@@ -55,7 +56,13 @@ def _build(run_config, cfg: dict, dataset):
     from .losses import make_loss
     from .registry import OPTIMIZERS, SCHEDULES
 
-    check_model_shapes(run_config, dataset.input_shape, num_classes=dataset.num_classes)
+    if dataset.vocabulary is not None:  # text: embedding and output sizes default to the vocabulary's
+        from .data.text import fill_vocabulary_sizes
+
+        for layers in (run_config.model.layers, cfg["model"]["layers"]):
+            fill_vocabulary_sizes(layers, len(dataset.vocabulary))
+    check_model_shapes(run_config, dataset.input_shape, num_classes=dataset.num_classes,
+                       label_shape=dataset.label_shape)
     check_augment(run_config, dataset.input_shape)
     model = Sequential.from_config(cfg["model"], input_shape=dataset.input_shape, rng=cfg["seed"])
     loss = make_loss(cfg["model"]["loss"])
@@ -102,11 +109,11 @@ def load_run_data(cfg: dict):
     options = {k: v for k, v in options.items() if v is not None}
     return load_dataset(data["dataset"], root=data.get("root"), download=data.get("download", False),
                         val_size=data.get("val_size") or 0, normalize=data.get("normalize", "none"),
-                        limit=data.get("limit"), seed=cfg["seed"], **options)
+                        limit=data.get("limit"), seed=cfg["seed"], sequence=data.get("sequence"), **options)
 
 
 #: Keys of the ``data`` section that are options of one data set (passed on only when set).
-DATASET_OPTIONS = ("path", "num_classes", "class_names", "classes", "points_per_class", "noise")
+DATASET_OPTIONS = ("path", "num_classes", "class_names", "classes", "points_per_class", "noise", "seq_len")
 
 
 def _resolve(config, overrides=()):
@@ -358,7 +365,8 @@ def run(config=None, resume=None, *, overrides=(), verbose=None) -> Path:
                       checkpoint_dir=run_dir / "checkpoints", checkpoint_every=ckpt_cfg["every_epochs"],
                       keep_best=ckpt_cfg["keep_best"], monitor=ckpt_cfg["monitor"], verbose=verbose,
                       history_dir=run_dir, drop_last=trainer_cfg.get("drop_last", False), augment=_augment(cfg),
-                      metrics=trainer_cfg.get("metrics", ["accuracy"]), callbacks=_callbacks(cfg, run_dir))
+                      clip_grad_norm=trainer_cfg.get("clip_grad_norm"), metrics=trainer_cfg.get("metrics", ["accuracy"]),
+                      callbacks=_callbacks(cfg, run_dir))
     say = _say if resolve_mode(verbose, sys.stderr) != "quiet" else (lambda text: None)
     resumed = 0
     if resume is not None:
@@ -373,6 +381,10 @@ def run(config=None, resume=None, *, overrides=(), verbose=None) -> Path:
 
     with atomic_write(run_dir / "config.yaml") as handle:
         yaml.safe_dump(cfg, handle, sort_keys=False)
+    if dataset.vocabulary is not None:  # a character model: ``layernet sample`` needs the characters
+        from .data.text import save_vocabulary
+
+        save_vocabulary(run_dir, dataset.vocabulary)
 
     def write_summary(status, reason=None, test=None) -> dict:
         summary = _summary(cfg, trainer, status, reason, test, resumed)

@@ -13,7 +13,8 @@ training set; consecutive ``batch_size`` slices of it are the batches. The last 
 (``drop_last=False``, PyTorch's DataLoader default) or, with ``drop_last=True``, is left out; a
 last batch smaller than a layer can train on (one example before batch norm on (N, D), see
 ``Layer.min_train_batch``) is refused before the first step, naming both fixes.
-Each step runs ``forward(training=True)``, the loss, ``backward`` and ``optimizer.step``; the
+Each step runs ``forward(training=True)``, the loss, ``backward`` (then, with ``clip_grad_norm``,
+scales the gradients down to that global L2 norm) and ``optimizer.step``; the
 layers' backward *overwrites* their gradients, so no ``zero_grad`` is needed. After the steps the
 validation set is scored in eval mode, a history row is appended (see ``layernet.metrics``; named
 ``metrics`` add columns), the schedule is stepped with the row's metrics and the lr for the next
@@ -62,6 +63,7 @@ from .checkpoint import load_checkpoint, load_model_state, save_checkpoint
 from .errors import CallbackError, CheckpointError, TrainingDiverged, TrainingError  # noqa: F401 (re-exported)
 from .interrupt import StopFlag, deferred_sigint
 from .metrics import TrainingHistory, check_metrics, metric_columns, metric_counts
+from .optim import clip_grad_norm
 from .progress import compile_notice, make_progress, resolve_mode
 
 
@@ -80,8 +82,8 @@ class Trainer:
     def __init__(self, model, loss, optimizer, schedule=None, *, batch_size: int = 64, epochs: int = 10,
                  seed: int = 0, early_stopping: dict | None = None, checkpoint_dir=None, checkpoint_every: int = 1,
                  keep_best: bool = True, monitor: str = "val_acc", verbose="auto", history_dir=None,
-                 eval_batch_size: int = 256, drop_last: bool = False, augment=None, callbacks=(),
-                 metrics=("accuracy",)):
+                 eval_batch_size: int = 256, drop_last: bool = False, augment=None,
+                 clip_grad_norm: float | None = None, callbacks=(), metrics=("accuracy",)):
         for name, value in (("batch_size", batch_size), ("epochs", epochs), ("checkpoint_every", checkpoint_every),
                             ("eval_batch_size", eval_batch_size)):
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
@@ -92,6 +94,11 @@ class Trainer:
             raise ValueError(f"Trainer: drop_last must be True or False, found {drop_last!r}")
         self.drop_last = bool(drop_last)
         self.seed = seed
+        if clip_grad_norm is not None and (isinstance(clip_grad_norm, bool) or not isinstance(clip_grad_norm, (int, float))
+                                           or not 0 < clip_grad_norm < math.inf):
+            raise ValueError(f"Trainer: clip_grad_norm must be a number > 0 or None, found {clip_grad_norm!r}")
+        #: max global L2 norm of the gradients before each step (``optim.clip_grad_norm``), or None
+        self.clip_grad_norm = clip_grad_norm
         self.augment = augment  # callable (batch, step) -> augmented batch, training batches only
         self.rng = np.random.default_rng(seed)
         self.metrics = check_metrics(metrics)
@@ -144,7 +151,8 @@ class Trainer:
             yb = y[start:start + batch_size]
             scores = self.model.predict(x[start:start + batch_size], batch_size=batch_size)
             total += self.loss.forward(scores, self._targets(yb, scores)) * len(yb)
-            for name, count in metric_counts(self.metrics, scores, yb).items():
+            ignore_index = getattr(self.loss, "ignore_index", None)  # sequences: steps that do not count
+            for name, count in metric_counts(self.metrics, scores, yb, ignore_index).items():
                 counts[name] += count
         named = {name: counts[name] / len(x) for name in self.metrics if name != "accuracy"}
         return {"loss": float(total / len(x)), "acc": counts["accuracy"] / len(x), **named}
@@ -303,9 +311,11 @@ class Trainer:
             callbacks.call("on_batch_end", self.step + 1, logs)
             raise TrainingDiverged(f"loss became {loss} at step {self.step + 1} (epoch {epoch})", self.step + 1, epoch)
         self.model.backward(self.loss.backward(), input_grad=False)
+        if self.clip_grad_norm is not None:
+            clip_grad_norm(self.model, self.clip_grad_norm)
         self.optimizer.step(self.model)
         self.step += 1
-        counts = metric_counts(self.metrics, scores, yb)
+        counts = metric_counts(self.metrics, scores, yb, getattr(self.loss, "ignore_index", None))
         self.history.add_step(self.step, epoch, loss, self.optimizer.lr)
         callbacks.call("on_batch_end", self.step, {"loss": loss, "acc": counts["accuracy"] / len(yb),
                                                    "lr": float(self.optimizer.lr), "epoch": epoch})

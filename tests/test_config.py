@@ -114,12 +114,13 @@ def test_resolved_defaults(tmp_path):
     assert resolved["data"] == {
         "dataset": "digits", "root": None, "download": False, "val_size": 100, "normalize": "none",
         "limit": None, "path": None, "num_classes": None, "class_names": None,
-        "classes": None, "points_per_class": None, "noise": None, "augment": None,
+        "classes": None, "points_per_class": None, "noise": None, "augment": None, "seq_len": None, "sequence": None,
     }
     assert resolved["optimizer"] == {"type": "sgd", "lr": 0.01, "momentum": 0.9, "nesterov": False, "weight_decay": 0.0}
     assert resolved["lr_schedule"] == {"type": "constant"}
     assert resolved["trainer"] == {"epochs": 2, "batch_size": 32, "drop_last": False, "early_stopping": None,
-                                   "verbose": "auto", "metrics": ["accuracy"], "callbacks": []}
+                                   "verbose": "auto", "clip_grad_norm": None, "metrics": ["accuracy"],
+                                   "callbacks": []}
     assert resolved["checkpoint"] == {"every_epochs": 1, "keep_best": True, "monitor": "val_acc"}
     assert resolved["output"] == {"dir": "runs/{name}/{timestamp}", "plots": True, "tensorboard": False,
                                   "histograms_every": 1}
@@ -477,9 +478,18 @@ def test_configs_are_shipped():
 def test_shipped_config_validates_and_fits_its_data(path):
     config = load_config(path)
     assert config.name == path.stem
+    if config.data.dataset == "text":  # the user's file: say 40 characters, windows of seq_len
+        from layernet.data.text import fill_vocabulary_sizes
+
+        steps = (config.data.seq_len or 64,)
+        fill_vocabulary_sizes(config.model.layers, 40)
+        assert check_model_shapes(config, steps, num_classes=40, label_shape=steps) == (*steps, 40)
+        return
     input_shape, classes = DATA_SHAPES[config.data.dataset]
     if config.data.classes is not None:
         classes = config.data.classes
+    if config.data.sequence == "rows":  # (C, H, W) images read row by row: (H, C*W)
+        input_shape = (input_shape[1], input_shape[0] * input_shape[2])
     assert check_model_shapes(config, input_shape, num_classes=classes) == (classes,)
 
 

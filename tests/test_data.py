@@ -514,7 +514,7 @@ def test_standard_normalisation_flat_data_is_per_feature_and_constant_features_s
 
 
 def test_registry_names_and_typos():
-    assert DATASETS.names() == ["cifar10", "digits", "fashion_mnist", "mnist", "npz", "spiral"]
+    assert DATASETS.names() == ["cifar10", "digits", "fashion_mnist", "mnist", "npz", "spiral", "text"]
     with pytest.raises(ValueError, match=r"unknown dataset 'mnst' \(did you mean 'mnist'\?\)"):
         load_dataset("mnst")
     with pytest.raises(ValueError, match=r"unknown option 'clases' for dataset 'spiral' \(did you mean 'classes'\?\)"):

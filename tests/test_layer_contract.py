@@ -11,7 +11,8 @@ For each example the layer must
   parameters' dtype (float64 parameters, float32 input: float32 dx);
 - agree with itself on shapes: ``output_shape`` of the per-sample shape is the forward's;
 - pass a float64 gradient check (``check_layer``, training and eval) below 1e-7;
-- refuse a bad shape, an integer input, and backward before forward, naming the layer;
+- refuse a bad shape, an integer input (a float input for a layer of indices: Embedding), and
+  backward before forward, naming the layer;
 - declare weight decay (``decayed``) only for parameters it has, never a bias or gamma/beta.
 
 Inputs are distinct values spread evenly over [-2, 2] and kept away from 0, in shuffled order,
@@ -57,6 +58,22 @@ EXAMPLES = {
     "flatten": [({"type": "flatten"}, (2, 3, 4), ())],
     # x + f(x): an input of 6 features per sample that f maps to another shape is refused by
     # the block itself ((2, 3) -> (6,)).
+    "rnn": [
+        ({"type": "rnn", "input_size": 3, "hidden_size": 4}, (3, 3), (BATCH, 3)),
+        ({"type": "rnn", "input_size": 3, "hidden_size": 4, "nonlinearity": "relu", "return_sequences": False},
+         (2, 3), (BATCH, 2, 4)),
+    ],
+    "lstm": [
+        ({"type": "lstm", "input_size": 3, "hidden_size": 4}, (3, 3), (BATCH, 3)),
+        ({"type": "lstm", "input_size": 2, "hidden_size": 3, "return_sequences": False}, (2, 2), (BATCH, 2, 3)),
+    ],
+    "gru": [
+        ({"type": "gru", "input_size": 3, "hidden_size": 4}, (3, 3), (BATCH, 3)),
+        ({"type": "gru", "input_size": 2, "hidden_size": 3, "return_sequences": False}, (2, 2), (BATCH, 2, 3)),
+    ],
+    # integer input (indices in [0, 7)); float input is what it refuses
+    "embedding": [({"type": "embedding", "num_embeddings": 7, "embedding_dim": 3}, (4,), (BATCH,))],
+    "temporal_affine": [({"type": "temporal_affine", "in_features": 4, "out_features": 3}, (2, 4), (BATCH, 2, 5))],
     "residual": [
         ({"type": "residual", "layers": [{"type": "affine", "in_features": 6, "out_features": 6}]}, (6,),
          (BATCH, 2, 3)),
@@ -109,6 +126,13 @@ def _build(name, example):
     return layer, (BATCH, *shape), bad
 
 
+def _input(layer, shape, dtype=np.float64):
+    """The test input: valid indices for an integer-input layer (Embedding), else ``_spread`` values."""
+    if getattr(layer, "integer_input", False):
+        return np.random.default_rng(0).integers(0, layer.num_embeddings, size=shape)
+    return _spread(shape, dtype)
+
+
 def _spread(shape, dtype=np.float64, seed=0):
     """Distinct values evenly spread over [-2, 2], none within 1/size of 0, in random order."""
     size = int(np.prod(shape))
@@ -137,13 +161,19 @@ def test_dtype_and_shapes(name, example, dtype):
     layer, shape, _ = _build(name, example)
     for key, param in layer.params.items():
         assert param.dtype == np.float32, f"{name}: parameter {key} should be created as float32, is {param.dtype}"
-    x = _spread(shape, dtype)
+    x = _input(layer, shape, dtype)
+    integer = getattr(layer, "integer_input", False)
+    if integer:  # indices carry no dtype: the output follows the parameters'
+        layer.astype(dtype)
     out = layer.forward(x, training=True)
     assert out.dtype == dtype, f"{name}: {np.dtype(dtype).name} input gave {out.dtype} output"
     assert out.shape[0] == BATCH
     assert tuple(layer.output_shape(shape[1:])) == out.shape[1:]
     dx = layer.backward(np.ones_like(out))
-    assert dx.dtype == dtype and dx.shape == x.shape, (dx.dtype, dx.shape)
+    if integer:
+        assert dx is None  # no gradient w.r.t. indices
+    else:
+        assert dx.dtype == dtype and dx.shape == x.shape, (dx.dtype, dx.shape)
     for key, param in layer.params.items():
         grad = layer.grads[key]
         assert grad.shape == param.shape and grad.dtype == param.dtype, (key, grad.shape, grad.dtype)
@@ -156,6 +186,8 @@ def test_dtype_and_shapes(name, example, dtype):
 @pytest.mark.parametrize("name, example", CASES)
 def test_dx_has_the_input_dtype(name, example, params, inputs):
     layer, shape, _ = _build(name, example)
+    if getattr(layer, "integer_input", False):
+        pytest.skip("indices have no dtype to keep and no gradient (Embedding)")
     layer.astype(params)
     x = _spread(shape, inputs)
     out = layer.forward(x, training=True)
@@ -170,8 +202,8 @@ def test_dx_has_the_input_dtype(name, example, params, inputs):
 def test_gradient_check_float64(name, example, training):
     layer, shape, _ = _build(name, example)
     before = {key: value.copy() for key, value in layer.params.items()}
-    errors = check_layer(layer, _spread(shape), training=training)
-    assert set(errors) >= {"x"}
+    errors = check_layer(layer, _input(layer, shape), training=training)
+    assert set(errors) >= ({"W"} if getattr(layer, "integer_input", False) else {"x"})
     assert max(errors.values()) < GRAD_TOL, errors
     for key, value in before.items():  # the check leaves the layer as it was
         assert layer.params[key].dtype == value.dtype
@@ -199,9 +231,11 @@ def test_rejects_bad_shape(name, example):
 
 @pytest.mark.parametrize("name, example", CASES)
 def test_rejects_integer_input(name, example):
+    """Integer input is refused (floating input, for a layer that takes indices)."""
     layer, shape, _ = _build(name, example)
+    dtype = np.float64 if getattr(layer, "integer_input", False) else np.int64
     with pytest.raises(ValueError) as info:
-        layer.forward(np.ones(shape, dtype=np.int64), training=False)
+        layer.forward(np.ones(shape, dtype=dtype), training=False)
     assert type(layer).__name__ in str(info.value), str(info.value)
 
 

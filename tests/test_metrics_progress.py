@@ -9,7 +9,7 @@ import pytest
 
 from layernet import metrics
 from layernet.early_stopping import EarlyStopping, improves
-from layernet.progress import Progress, make_progress, resolve_mode
+from layernet.progress import Progress, epoch_line, make_progress, resolve_mode
 
 
 def test_accuracy_labels_and_one_hot():
@@ -177,3 +177,12 @@ def test_the_first_compilation_says_compiling_kernels_once():
     with compile_notice(quiet):
         add(2)  # compiled already: nothing to say
     assert quiet.notes == []
+
+
+@pytest.mark.parametrize("epoch, epochs, lr, time_s", [(7, 20, 7.94e-4, 0.1), (100, 100, 5.78e-4, 12.3),
+                                                        (3, 10, 1e-3, 1.2), (9999, 10000, 5e-5, 1234.5)])
+def test_epoch_line_fits_80_columns_and_keeps_the_validation_numbers(epoch, epochs, lr, time_s):
+    row = dict(epoch=epoch, train_loss=0.0452, train_acc=0.9954, val_loss=0.0463, val_acc=0.99, lr=lr, time_s=time_s)
+    line = epoch_line(row, epochs)
+    assert len(line) <= 80 and "val_acc 0.9900" in line and "val_loss 0.0463" in line
+    assert f"epoch {epoch}/{epochs}" in line

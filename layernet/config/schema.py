@@ -7,19 +7,21 @@ Defaults (what ``resolve`` fills in; the trainer reads exactly these names)::
     seed: 0
     data: {dataset: (required), root: null, download: false, val_size: 0, normalize: none,
            limit: null, path: null, num_classes: null, class_names: null,
-           classes: null, points_per_class: null, noise: null, augment: null}
+           classes: null, points_per_class: null, noise: null, augment: null, seq_len: null, sequence: null}
     data.augment: {random_crop: null, horizontal_flip: false, cutout: null}   # random_crop: {padding: 4}, cutout: {size: (required)}
     model: {layers: (required), loss: softmax_cross_entropy}   # or {type: hinge, margin: 0.5}
     optimizer: {type: (required), lr: (required), ...the optimizer's own keys}
     lr_schedule: {type: constant, ...the schedule's own keys}
     trainer: {epochs: 10, batch_size: 64, drop_last: false, early_stopping: null, verbose: auto,
-              metrics: [accuracy], callbacks: []}    # metrics: layernet.metrics.METRICS; callbacks: live_plot, tensorboard
+              clip_grad_norm: null, metrics: [accuracy], callbacks: []}
+              # metrics: layernet.metrics.METRICS; callbacks: live_plot, tensorboard
     trainer.early_stopping: {monitor: val_acc, patience: 5, mode: auto, min_delta: 0.0}
     checkpoint: {every_epochs: 1, keep_best: true, monitor: val_acc}
     output: {dir: "runs/{name}/{timestamp}", plots: true, tensorboard: false, histograms_every: 1}
 
 The data options ``path``/``num_classes``/``class_names`` belong to ``npz`` and ``classes``/
-``points_per_class``/``noise`` to ``spiral``; null means "the data set's default". Layers, the
+``points_per_class``/``noise`` to ``spiral``, ``path``/``seq_len`` to ``text``;
+``sequence: rows`` feeds images to recurrent layers row by row; null means "the data set's default". Layers, the
 optimizer's and the schedule's own keys, and every registered name are checked against the
 registries in ``checks.py``; this module checks only what does not depend on them.
 Types are strict: ``epochs: "10"`` is an error, not 10; a float field accepts an int.
@@ -112,12 +114,16 @@ class DataConfig(Section):
     classes: Optional[StrictInt] = None
     points_per_class: Optional[StrictInt] = None
     noise: Optional[Number] = None
+    # text option
+    seq_len: Optional[PositiveInt] = None
+    # images as sequences (N, H, C*W), row by row, for recurrent models
+    sequence: Optional[Literal["rows"]] = None
     # training-batch augmentation of images
     augment: Optional[AugmentConfig] = None
 
 
 #: The keys of ``data`` that are options of one data set rather than of ``load_dataset``.
-DATASET_OPTIONS = ("path", "num_classes", "class_names", "classes", "points_per_class", "noise")
+DATASET_OPTIONS = ("path", "num_classes", "class_names", "classes", "points_per_class", "noise", "seq_len")
 
 
 class ModelConfig(Section):
@@ -149,6 +155,7 @@ class TrainerConfig(Section):
     drop_last: StrictBool = False
     early_stopping: Optional[EarlyStoppingConfig] = None
     verbose: Literal["auto", "bar", "epoch", "quiet"] = "auto"
+    clip_grad_norm: Optional[PositiveNumber] = None
     # metric names (checks.check_metrics) and callbacks: a name or {type: <name>, <its arguments>} (checks.check_callbacks)
     metrics: list[Any] = Field(default_factory=lambda: ["accuracy"])
     callbacks: list[Any] = Field(default_factory=list)

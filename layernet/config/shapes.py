@@ -8,7 +8,7 @@ from .errors import ConfigError, Locator
 from .schema import RunConfig
 
 
-def check_model_shapes(config, input_shape, num_classes: int | None = None) -> tuple:
+def check_model_shapes(config, input_shape, num_classes: int | None = None, label_shape: tuple = ()) -> tuple:
     """Walk the per-sample ``input_shape`` through the model's layers; return the output shape.
 
     ``config`` is a ``RunConfig``, a resolved run-config dict, a ``{"layers": [...]}`` dict or the
@@ -20,7 +20,8 @@ def check_model_shapes(config, input_shape, num_classes: int | None = None) -> t
         run.yaml:21: model.layers[4] (affine): does not fit its input (None, 16, 4, 4) after
         layer 3 (maxpool2d): ...
 
-    With ``num_classes``, the output must be one score per class, ``(num_classes,)``.
+    With ``num_classes``, the output must be one score per class, ``(num_classes,)``, or per label when
+    an example has several (``label_shape`` (T,) for a class per step: ``(T, num_classes)``).
     """
     if isinstance(config, RunConfig):
         locator = config._locator or Locator("<config>")
@@ -45,11 +46,13 @@ def check_model_shapes(config, input_shape, num_classes: int | None = None) -> t
                 f"{format_shape((None, *shape))}{after}: {err}"
             ]) from None
         shape = tuple(out)
-    if num_classes is not None and shape != (int(num_classes),):
+    expected = (*(int(s) for s in label_shape), int(num_classes)) if num_classes is not None else None
+    if num_classes is not None and shape != expected:
         last = len(layers) - 1
         raise ConfigError([
             f"{locator.where(('model', 'layers', last))}: model.layers[{last}] ({layers[last].get('type')}): "
-            f"expected the model to output {format_shape((None, int(num_classes)))}, one score per class of the data, "
+            f"expected the model to output {format_shape((None, *expected))}, one score per class of the data"
+            f"{' at every step' if label_shape else ''}, "
             f"found {format_shape((None, *shape))}"
         ])
     return shape

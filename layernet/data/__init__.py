@@ -11,6 +11,7 @@
 | ``mnist``, ``fashion_mnist`` | 28x28 greyscale, 60000 / 10000 | four IDX files |
 | ``cifar10`` | 32x32 colour, 50000 / 10000 | ``cifar-10-python.tar.gz`` or its folder |
 | ``npz`` | the user's arrays | ``options["path"]`` |
+| ``text`` | character windows of the user's UTF-8 text | ``options["path"]``, ``seq_len`` |
 
 One module per concept: ``dataset`` (the container), ``source`` (where files live), ``download``
 (mirrors, MD5, atomic writes), ``idx`` (the MNIST file format), one module per data set,
@@ -19,7 +20,7 @@ One module per concept: ``dataset`` (the container), ``source`` (where files liv
 ``layernet data``, ``summary`` and ``gradcheck`` commands need).
 """
 
-from . import cifar10, digits, mnist, npz, spiral  # noqa: F401  (registers the data sets)
+from . import cifar10, digits, mnist, npz, spiral, text  # noqa: F401  (registers the data sets)
 from .dataset import Dataset
 from .download import MIRRORS
 from .load import load_dataset

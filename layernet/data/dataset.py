@@ -11,8 +11,9 @@ import numpy as np
 class Dataset:
     """Train / validation / test arrays of one data set, ready for a model.
 
-    Shapes: images ``x`` are float32 (N, C, H, W), flat data float32 (N, D); labels ``y`` are
-    int64 (N,) with values in ``0 .. num_classes - 1``. ``x_val``/``y_val`` and ``x_test``/``y_test``
+    Shapes: images ``x`` are float32 (N, C, H, W), flat data float32 (N, D), sequences float32
+    (N, T, D) (``sequence="rows"``) or int64 indices (N, T) (text); labels ``y`` are int64 (N,), or
+    (N, T) for a class per step (text), with values in ``0 .. num_classes - 1``. ``x_val``/``y_val`` and ``x_test``/``y_test``
     are ``None`` when the split does not exist. ``normalization`` records what was applied to ``x``
     (``{"method": "standard", "mean": ..., "std": ...}`` with per-channel arrays, or
     ``{"method": "scale", "scale": 255.0}``, or ``{"method": "none"}``), so new inputs can be
@@ -29,6 +30,16 @@ class Dataset:
     class_names: list[str]
     name: str
     normalization: dict = field(default_factory=lambda: {"method": "none"})
+    #: the characters of a text data set, in index order (``layernet.data.text``); None otherwise
+    vocabulary: list[str] | None = None
+    #: True when the examples are consecutive pieces of one stream (text windows): the validation
+    #: split is then the tail of the training examples instead of a random draw
+    contiguous: bool = False
+
+    @property
+    def label_shape(self) -> tuple[int, ...]:
+        """Shape of one example's labels: () for a class per example, (T,) for a class per step."""
+        return tuple(self.y_train.shape[1:])
 
     @property
     def input_shape(self) -> tuple[int, ...]:

@@ -8,7 +8,7 @@ import numbers
 from .._validation import invalid_argument
 from ..registry import DATASETS, did_you_mean
 from .dataset import Dataset
-from .prepare import apply_limit, normalize as apply_normalization, split_validation
+from .prepare import apply_limit, normalize as apply_normalization, split_validation, to_sequences
 from .source import Source
 
 
@@ -27,7 +27,7 @@ def make_source(dataset: str, options: dict) -> Source:
 
 
 def load_dataset(dataset: str, *, root=None, download: bool = False, val_size=0, normalize: str = "none",
-                 limit: int | None = None, seed: int = 0, **options) -> Dataset:
+                 limit: int | None = None, seed: int = 0, sequence: str | None = None, **options) -> Dataset:
     """Load the registered data set ``dataset`` and prepare its splits.
 
     Args:
@@ -41,6 +41,7 @@ def load_dataset(dataset: str, *, root=None, download: bool = False, val_size=0,
         normalize: "none", "scale" or "standard" (statistics from the training split only).
         limit: keep only the first ``limit`` training examples (before the validation split).
         seed: seeds the validation split (and the spiral's points); digits' train/test split is fixed.
+        sequence: ``"rows"`` turns images (N, C, H, W) into sequences (N, H, C*W) after normalisation.
         **options: the data set's own options (spiral: classes, points_per_class, noise;
             npz: path, num_classes, class_names).
 
@@ -56,4 +57,5 @@ def load_dataset(dataset: str, *, root=None, download: bool = False, val_size=0,
     apply_limit(ds, limit)
     split_validation(ds, val_size, int(seed))
     apply_normalization(ds, normalize, source.scale)
+    to_sequences(ds, sequence)
     return ds

@@ -53,8 +53,11 @@ def split_validation(ds: Dataset, val_size, seed: int) -> None:
             f"{ds.name}: val_size={val_size!r} leaves no training examples: the training split has only {n} "
             f"(after limit); use a smaller val_size"
         )
-    order = np.random.default_rng(seed).permutation(n)
-    val, train = np.sort(order[:count]), np.sort(order[count:])
+    if ds.contiguous:  # consecutive windows of one text: the tail, so no window overlaps training ones
+        val, train = np.arange(n - count, n), np.arange(n - count)
+    else:
+        order = np.random.default_rng(seed).permutation(n)
+        val, train = np.sort(order[:count]), np.sort(order[count:])
     ds.x_val, ds.y_val = ds.x_train[val], ds.y_train[val]
     ds.x_train, ds.y_train = ds.x_train[train], ds.y_train[train]
 
@@ -69,6 +72,9 @@ def normalize(ds: Dataset, method: str, scale: float | None) -> None:
     if method == "none":
         ds.normalization = {"method": "none"}
         return
+    if ds.vocabulary is not None:
+        raise ValueError(f"{ds.name}: expected normalize: none (the inputs are character indices), found "
+                         f"normalize: {method}")
     x = ds.x_train
     if method == "scale":
         s = float(scale) if scale else float(np.abs(x).max())
@@ -86,3 +92,35 @@ def normalize(ds: Dataset, method: str, scale: float | None) -> None:
         values = getattr(ds, f"x_{split}")
         if values is not None:
             setattr(ds, f"x_{split}", ((values - shift) / divide).astype(np.float32))
+
+
+SEQUENCES = ("rows",)
+
+
+def sequence_shape(input_shape, sequence) -> tuple:
+    """The per-example shape after ``to_sequences``: (C, H, W) -> (H, C*W) for ``"rows"``."""
+    if sequence is None:
+        return tuple(input_shape)
+    if sequence not in SEQUENCES or len(input_shape) != 3:
+        raise ValueError(f"sequence: {sequence} expects images (C, H, W), found inputs of shape {tuple(input_shape)}")
+    c, h, w = input_shape
+    return (h, c * w)
+
+
+def to_sequences(ds: Dataset, sequence) -> None:
+    """``sequence="rows"``: images (N, C, H, W) become sequences (N, H, C*W) in place, row by row
+    (T = H steps, each the row's pixels of every channel; (N, H, W) for one channel). Applied
+    after normalisation. None leaves the data as it is."""
+    if sequence is None:
+        return
+    if sequence not in SEQUENCES:
+        raise ValueError(f"Invalid value for argument `sequence` of load_dataset: expected 'rows' or None. "
+                         f"Received: sequence={sequence!r}")
+    if ds.x_train.ndim != 4:
+        raise ValueError(f"{ds.name}: sequence: rows expects images (N, C, H, W), found inputs of shape "
+                         f"{ds.x_train.shape}")
+    for split in ("train", "val", "test"):
+        x = getattr(ds, f"x_{split}")
+        if x is not None:
+            n, c, h, w = x.shape
+            setattr(ds, f"x_{split}", np.ascontiguousarray(x.transpose(0, 2, 1, 3).reshape(n, h, c * w)))

@@ -9,6 +9,11 @@ from .dropout import Dropout
 from .reshape import Flatten
 from .residual import Residual  # noqa: F401  (registers "residual")
 from .conv import Conv2d
+from .embedding import Embedding
+from .gru import GRU
+from .lstm import LSTM
+from .rnn import RNN
+from .temporal import TemporalAffine
 from .layernorm import LayerNorm
 from .groupnorm import GroupNorm
 from .global_pool import GlobalAvgPool2d
@@ -26,6 +31,11 @@ __all__ = ["Layer", "Affine",
     "Dropout",
     "Flatten",
     "Conv2d",
+    "Embedding",
+    "RNN",
+    "LSTM",
+    "GRU",
+    "TemporalAffine",
     "Residual",
     "LayerNorm",
     "GroupNorm",

@@ -36,6 +36,13 @@ VALID = {
     "concat": ({"type": "concat", "branches": [[{"type": "affine", "in_features": 4, "out_features": 2}],
                                                [{"type": "affine", "in_features": 4, "out_features": 3}]]}, (4,),
                [(5,), (2, 2, 2)]),
+    "rnn": ({"type": "rnn", "input_size": 3, "hidden_size": 4}, (5, 3), [(5, 4), (3,), (5, 3, 1)]),
+    "lstm": ({"type": "lstm", "input_size": 3, "hidden_size": 4}, (5, 3), [(5, 4), (3,), (5, 3, 1)]),
+    "gru": ({"type": "gru", "input_size": 3, "hidden_size": 4}, (5, 3), [(5, 4), (3,), (5, 3, 1)]),
+    # takes integer indices: its "wrong" inputs are floats of any shape (see _input / INDEX_BAD_DTYPES)
+    "embedding": ({"type": "embedding", "num_embeddings": 7, "embedding_dim": 3}, (5,), [(5,), ()]),
+    "temporal_affine": ({"type": "temporal_affine", "in_features": 4, "out_features": 3}, (5, 4),
+                        [(5, 3), (4,), (5, 4, 1)]),
 }
 
 #: type -> hyperparameters users get wrong (each must be refused at construction, naming the argument)
@@ -65,7 +72,12 @@ BAD_ARGS = {
     "gelu": [{"approximate": "fast"}, {"approximate": True}],
     "concat": [{"branches": []}, {"branches": None}, {"branches": [[]]}, {"branches": [[{"type": "nope"}]]},
                {"axis": 0}, {"axis": 1.5}],
+    **{kind: [{"hidden_size": 0}, {"hidden_size": 2.5}, {"input_size": "3"}, {"return_sequences": "yes"},
+              {"init": "orthogonall"}, {"hidden_size": True}] for kind in ("rnn", "lstm", "gru")},
+    "embedding": [{"num_embeddings": 0}, {"embedding_dim": -1}, {"embedding_dim": 2.0}, {"init": "normal"}],
+    "temporal_affine": [{"out_features": 0}, {"in_features": "4"}, {"init": "he_norml"}],
 }
+BAD_ARGS["rnn"] = BAD_ARGS["rnn"] + [{"nonlinearity": "sigmoid"}]
 
 BATCH = 3
 
@@ -79,6 +91,17 @@ def _valid(name):
         pytest.fail(f"registered layer type '{name}' has no entry in VALID of {__file__}")
     config, shape, wrong = VALID[name]
     return LAYERS.get(name).from_config(config, rng=0), config, shape, wrong
+
+
+def _integer_input(layer) -> bool:
+    return bool(getattr(layer, "integer_input", False))
+
+
+def _input(layer, shape):
+    """A valid input batch: indices for a layer that takes them (Embedding), float32 values otherwise."""
+    if _integer_input(layer):
+        return np.random.default_rng(0).integers(0, layer.num_embeddings, size=(BATCH, *shape))
+    return np.random.default_rng(0).standard_normal((BATCH, *shape)).astype(np.float32)
 
 
 def _assert_names(err, *names):
@@ -112,17 +135,36 @@ BAD_DTYPES = {
     "object": lambda shape: np.full(shape, None, dtype=object),
     "strings": lambda shape: np.full(shape, "1.0"),
 }
+#: what a layer of indices (Embedding) is wrongly given: values instead of indices
+INDEX_BAD_DTYPES = {
+    "float32": lambda shape: np.ones(shape, dtype=np.float32),
+    "float64 whole numbers": lambda shape: np.full(shape, 2.0),
+    "bool": lambda shape: np.ones(shape, dtype=bool),
+    "complex": lambda shape: np.ones(shape, dtype=np.complex128),
+    "object": lambda shape: np.full(shape, None, dtype=object),
+    "strings": lambda shape: np.full(shape, "1"),
+    "int64 out of range": lambda shape: np.full(shape, 7, dtype=np.int64),
+}
 
 
-@pytest.mark.parametrize("kind", list(BAD_DTYPES))
-@pytest.mark.parametrize("name", _layer_names())
+def _dtype_table(name):
+    return INDEX_BAD_DTYPES if getattr(LAYERS.get(name), "integer_input", False) else BAD_DTYPES
+
+
+def _dtype_cases():
+    for name in LAYERS.names():
+        for kind in _dtype_table(name):
+            yield pytest.param(name, kind, id=f"{name}-{kind}")
+
+
+@pytest.mark.parametrize("name, kind", list(_dtype_cases()))
 def test_wrong_dtypes_name_the_layer(name, kind):
     layer, _, shape, _ = _valid(name)
-    x = BAD_DTYPES[kind]((BATCH, *shape))
+    x = _dtype_table(name)[kind]((BATCH, *shape))
     with pytest.raises(ValueError) as err:
         layer.forward(x, training=True)
     text = _assert_names(err, *_class_names(layer))
-    assert "dtype" in text or "float" in text, text
+    assert "dtype" in text or "float" in text or "indices" in text, text
 
 
 NOT_ARRAYS = {
@@ -147,7 +189,7 @@ def test_not_an_array_names_the_layer(name, kind):
 @pytest.mark.parametrize("name", _layer_names())
 def test_wrong_dout_shape_names_the_layer(name):
     layer, _, shape, _ = _valid(name)
-    x = np.random.default_rng(0).standard_normal((BATCH, *shape)).astype(np.float32)
+    x = _input(layer, shape)
     out = layer.forward(x, training=True)
     for bad in [(BATCH + 1, *out.shape[1:]), out.shape[:-1] + (out.shape[-1] + 1,), out.shape[1:]]:
         layer.forward(x, training=True)
@@ -180,14 +222,15 @@ def test_empty_batch_works_or_is_refused_by_name(name):
         else:
             assert out.shape[0] == 0
             dx = layer.backward(np.ones(out.shape, dtype=np.float32))
-            assert dx.shape == x.shape
+            assert dx is None if _integer_input(layer) else dx.shape == x.shape
 
 
 @pytest.mark.parametrize("name", _layer_names())
 def test_bad_input_inside_a_model_names_the_index_and_layer(name):
     layer, config, shape, wrong = _valid(name)
     model = Sequential([layer])
-    for x in [np.ones((BATCH, *shape), dtype=np.int32), *(np.ones((BATCH, *w), np.float32) for w in wrong)]:
+    wrong_dtype = np.float32 if _integer_input(layer) else np.int32
+    for x in [np.ones((BATCH, *shape), dtype=wrong_dtype), *(np.ones((BATCH, *w), np.float32) for w in wrong)]:
         with pytest.raises(ValueError) as err:
             model.forward(x)
         text = _assert_names(err, *_class_names(layer))
@@ -273,9 +316,28 @@ MSE_BAD = {
 }
 
 
+TEMPORAL_BAD = {
+    "labels (N,) for scores (N, T, C)": (np.ones((4, 2, 3)), np.array([0, 1, 2, 1])),
+    "labels of another T": (np.ones((4, 2, 3)), np.zeros((4, 3), dtype=np.int64)),
+    "labels out of range (C)": (np.ones((4, 2, 3)), np.full((4, 2), 3)),
+    "negative label": (np.ones((4, 2, 3)), np.full((4, 2), -1)),
+    "float labels": (np.ones((4, 2, 3)), np.zeros((4, 2))),
+    "boolean labels": (np.ones((4, 2, 3)), np.zeros((4, 2), dtype=bool)),
+    "string labels": (np.ones((4, 2, 3)), np.full((4, 2), "a")),
+    "scores (N, C)": (np.ones((4, 3)), np.zeros((4, 2), dtype=np.int64)),
+    "integer scores": (np.ones((4, 2, 3), dtype=np.int64), np.zeros((4, 2), dtype=np.int64)),
+    "empty batch": (np.ones((0, 2, 3)), np.zeros((0, 2), dtype=np.int64)),
+    "None labels": (np.ones((4, 2, 3)), None),
+}
+
+
+def _bad_table(name):
+    return {"mse": MSE_BAD, "temporal_softmax_cross_entropy": TEMPORAL_BAD}.get(name, CLASSIFICATION_BAD)
+
+
 def _loss_cases():
     for name in LOSSES.names():
-        table = MSE_BAD if name == "mse" else CLASSIFICATION_BAD
+        table = _bad_table(name)
         for case in table:
             yield pytest.param(name, case, id=f"{name}-{case}")
 
@@ -283,7 +345,7 @@ def _loss_cases():
 @pytest.mark.parametrize("name, case", list(_loss_cases()))
 def test_losses_refuse_bad_scores_and_labels_by_name(name, case):
     loss = LOSSES.get(name)()
-    scores, y = (MSE_BAD if name == "mse" else CLASSIFICATION_BAD)[case]
+    scores, y = _bad_table(name)[case]
     with pytest.raises(ValueError) as err:
         loss.forward(scores, y)
     _assert_names(err, type(loss).__name__, name)

@@ -12,6 +12,7 @@ Layout of a checkpoint (every entry a plain array; text is a 0-d unicode array):
 | ``schedule/<key>`` | ``schedule.state_dict()`` (absent without a schedule) |
 | ``trainer/rng`` | JSON of the trainer's shuffling generator (``bit_generator.state``) |
 | ``trainer/<key>`` | scalars: ``epoch`` (finished epochs), ``step``, best-checkpoint and early-stopping state, ... |
+| ``callbacks/<key>/<name>`` | each callback's ``state_dict()`` (early stopping's ``best``/``wait``, the best epoch ...) |
 | ``history/<column>``, ``steps/<column>`` | the history rows and step losses so far (``TrainingHistory.to_arrays``) |
 | ``partial/<key>`` | only in a checkpoint taken mid-epoch: the epoch's permutation, the batches done, running sums |
 
@@ -59,12 +60,14 @@ class Checkpoint:
     trainer: dict
     history: TrainingHistory
     partial: dict | None = None
+    callbacks: dict = field(default_factory=dict)  # state_key -> that callback's state_dict()
     path: str = ""
     extra: dict = field(default_factory=dict)
 
 
 def checkpoint_arrays(*, model, optimizer, schedule, rng: np.random.Generator, trainer: dict,
-                      history: TrainingHistory, partial: dict | None = None) -> dict[str, np.ndarray]:
+                      history: TrainingHistory, partial: dict | None = None,
+                      callbacks: dict | None = None) -> dict[str, np.ndarray]:
     """Collect the arrays of a checkpoint (see the module docstring) from live objects."""
     arrays = {"format": np.array(CHECKPOINT_FORMAT, dtype=np.int64)}
     get_config = getattr(model, "get_config", None)
@@ -80,6 +83,9 @@ def checkpoint_arrays(*, model, optimizer, schedule, rng: np.random.Generator, t
     arrays["trainer/rng"] = _text(json.dumps(rng.bit_generator.state))
     for key, value in trainer.items():
         arrays[f"trainer/{key}"] = _text(value) if isinstance(value, str) else np.asarray(value)
+    for key, state in (callbacks or {}).items():
+        for name, value in state.items():
+            arrays[f"callbacks/{key}/{name}"] = _text(value) if isinstance(value, str) else np.asarray(value)
     arrays.update(history.to_arrays())
     if partial is not None:
         arrays.update({f"partial/{k}": np.asarray(v) for k, v in partial.items()})
@@ -113,6 +119,10 @@ def load_checkpoint(path) -> Checkpoint:
     if partial is not None:
         partial = {k: (v if k == "perm" else _scalar(v)) for k, v in partial.items()}
     config = arrays.get("model_config")
+    callbacks: dict[str, dict] = {}
+    for name, value in _group(arrays, "callbacks/").items():
+        key, _, field_name = name.rpartition("/")
+        callbacks.setdefault(key, {})[field_name] = value if np.ndim(value) else _scalar(value)
     return Checkpoint(
         model_state=_group(arrays, "model/"),
         model_config=None if config is None else json.loads(str(config)),
@@ -123,6 +133,7 @@ def load_checkpoint(path) -> Checkpoint:
         trainer=trainer,
         history=history,
         partial=partial,
+        callbacks=callbacks,
         path=str(path),
     )
 

@@ -6,6 +6,7 @@
     layernet summary CONFIG [KEY=VALUE ...]
     layernet gradcheck CONFIG [KEY=VALUE ...] [--batch-size N] [--plot FILE]
     layernet plot RUN_DIR [RUN_DIR ...] [-o FILE] [--metric NAME]
+    layernet plot RUN_DIR --watch [-o FILE] [--interval SECONDS] [--idle SECONDS]   (redraw while the run is written)
     layernet data path|verify|download DATASET [--root DIR] [--path FILE]
     layernet sample RUN_DIR [--length N] [--prime TEXT] [--temperature T] [--seed S]
     layernet sweep SWEEP.yaml [KEY=VALUE ...] [--resume SWEEP_DIR] [--dry-run]   (layernet.sweep.command)
@@ -232,6 +233,17 @@ def cmd_gradcheck(args) -> int:
 
 
 def cmd_plot(args) -> int:
+    if args.watch:
+        if len(args.run_dirs) != 1 or args.metric is not None:
+            raise UsageError("plot --watch: give one RUN_DIR and no --metric (see 'layernet plot --help')")
+        from .plot import watch_run
+
+        if not Path(args.run_dirs[0]).is_dir():
+            raise ValueError(f"{args.run_dirs[0]}: no such run directory (expected a directory that `layernet train` writes)")
+        print(f"layernet plot: watching {args.run_dirs[0]} until the run ends (Ctrl-C to stop)", file=sys.stderr)
+        print(watch_run(args.run_dirs[0], args.output, args.interval, args.idle,
+                        on_draw=lambda path: print(f"redrawn {path}", file=sys.stderr, flush=True)))
+        return EXIT_OK
     from .plot import plot_command
 
     print(plot_command(args.run_dirs, out=args.output, metric=args.metric))
@@ -360,6 +372,13 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
     plot.add_argument("-o", "--output", metavar="FILE", help="where to write the figure")
     plot.add_argument("--metric", help="the metric to compare (default val_acc)")
+    plot.add_argument("--watch", action="store_true",
+                      help="redraw RUN_DIR's figure whenever its history.csv/steps.csv change, until the run ends")
+    plot.add_argument("--interval", type=_positive_float, default=2.0, metavar="SECONDS",
+                      help="with --watch: how often to look at the files (default 2)")
+    plot.add_argument("--idle", type=_positive_float, default=600.0, metavar="SECONDS",
+                      help="with --watch: stop when the files have not changed for this long (default 600; "
+                           "a run that ends normally stops the watch at once)")
     plot.set_defaults(func=cmd_plot)
 
     data = commands.add_parser("data", help="where a data set's files go, whether they are usable, fetch them",
@@ -396,6 +415,7 @@ def _int_at_least(minimum: int, words: str):
 
 
 _positive_int = _int_at_least(1, "a positive int")
+
 _count = _int_at_least(0, "an int >= 0")
 
 

@@ -10,6 +10,9 @@ Conventions:
   ``val_loss``/``val_acc`` are computed after the epoch in eval mode; ``lr`` is the learning rate
   used during the epoch (its first step's, for a schedule updated every step); ``time_s`` its
   wall time. A missing value (no validation data) is NaN in memory and an empty cell in the CSV.
+- Named metrics (``METRICS``: ``accuracy``, ``top5_accuracy`` ...) add the columns ``train_<name>``
+  and ``val_<name>`` after ``time_s``; per-class accuracy and the confusion matrix of a split are
+  ``confusion_counts``/``per_class_accuracy``.
 - A step row (``STEP_COLUMNS``) holds the step's loss and the ``lr`` that step used.
 - Floats are written with ``repr`` (shortest round-trip form), so a CSV read back gives the same
   float64 values bit for bit; ``time_s`` is rounded to milliseconds.
@@ -82,13 +85,85 @@ def sequence_correct(scores, y, ignore_index=None) -> float:
     return len(y) * right / counted if counted else 0.0
 
 
+def count_top_k(scores, y, k: int) -> int:
+    """Number of rows of ``scores`` (N, C) whose label is among the ``k`` highest scores.
+
+    Ties at the k-th score count in the label's favour only as far as ``argpartition`` puts it
+    among the k (an arbitrary but deterministic choice); with k >= C every row counts.
+    """
+    scores = np.asarray(scores)
+    y = np.asarray(y)
+    if y.shape == scores.shape:
+        y = y.argmax(axis=1)
+    if k >= scores.shape[1]:
+        return len(scores)
+    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    return int(np.count_nonzero((top == y[:, None]).any(axis=1)))
+
+
+#: Metrics by name (``trainer.metrics`` in configs, ``Trainer(metrics=[...])``): each counts the
+#: examples of a batch it scores as right, so epochs and evaluations add counts and divide once.
+#: ``accuracy`` is always computed (the ``train_acc``/``val_acc`` columns); each other one adds
+#: the history columns ``train_<name>`` and ``val_<name>``.
+METRICS = {
+    "accuracy": count_correct,
+    "top3_accuracy": lambda scores, y: count_top_k(scores, y, 3),
+    "top5_accuracy": lambda scores, y: count_top_k(scores, y, 5),
+}
+
+
+def check_metrics(names) -> tuple[str, ...]:
+    """The metric names, ``accuracy`` first and each once; ValueError naming an unknown one."""
+    from .registry import did_you_mean
+
+    if isinstance(names, str) or not all(isinstance(n, str) for n in names):
+        raise ValueError(f"Trainer: metrics must be a list of metric names ({', '.join(METRICS)}), found {names!r}")
+    for name in names:
+        if name not in METRICS:
+            raise ValueError(f"Trainer: unknown metric {name!r}{did_you_mean(name, list(METRICS))}; "
+                             f"known: {', '.join(METRICS)}")
+    return tuple(dict.fromkeys(["accuracy", *names]))
+
+
+def metric_columns(names) -> tuple[str, ...]:
+    """History columns the named metrics add (``accuracy`` has its own, ``train_acc``/``val_acc``)."""
+    return tuple(f"{split}_{name}" for name in names if name != "accuracy" for split in ("train", "val"))
+
+
+def metric_counts(names, scores, y, ignore_index=None) -> dict[str, float]:
+    """``{name: examples counted right}`` for a batch; all 0 when ``scores`` are not (N, C) class scores.
+
+    Sequence scores (N, T, C) with labels (N, T): ``accuracy`` is ``sequence_correct`` (steps whose
+    label is ``ignore_index`` do not count), the other metrics 0.
+    """
+    scores, y = np.asarray(scores), np.asarray(y)
+    if scores.ndim == 3 and y.shape == scores.shape[:2]:
+        return {name: sequence_correct(scores, y, ignore_index) if name == "accuracy" else 0 for name in names}
+    if not (scores.ndim == 2 and (y.ndim == 1 or y.shape == scores.shape)):
+        return {name: 0 for name in names}
+    return {name: METRICS[name](scores, y) for name in names}
+
+
+def confusion_counts(y_true, y_pred, num_classes: int) -> np.ndarray:
+    """``M[i, j]``: examples of true class i predicted as class j, int64 (K, K)."""
+    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(matrix, (np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)), 1)
+    return matrix
+
+
+def per_class_accuracy(matrix: np.ndarray) -> list[float]:
+    """Recall of each class from a confusion matrix: the diagonal over the row sums (NaN for an absent class)."""
+    totals = matrix.sum(axis=1)
+    return [float(matrix[i, i] / totals[i]) if totals[i] else math.nan for i in range(len(matrix))]
+
+
 def monitor_mode(monitor: str, mode: str = "auto") -> str:
-    """``"max"`` or ``"min"``: auto means max for a metric ending in ``acc``, min otherwise."""
+    """``"max"`` or ``"min"``: auto means max for a metric ending in ``acc`` or ``accuracy``, min otherwise."""
     if mode not in ("auto", "min", "max"):
         raise ValueError(f"mode: expected 'auto', 'min' or 'max', found {mode!r}")
     if mode != "auto":
         return mode
-    return "max" if monitor.endswith("acc") else "min"
+    return "max" if monitor.endswith(("acc", "accuracy")) else "min"
 
 
 class TrainingHistory:
@@ -100,9 +175,8 @@ class TrainingHistory:
     list of every step's loss; ``history.as_dict()`` all columns as lists (Keras' ``history.history``).
     """
 
-    columns = HISTORY_COLUMNS
-
-    def __init__(self):
+    def __init__(self, extra_columns=()):
+        self.columns = HISTORY_COLUMNS + tuple(extra_columns)  # extra: named metrics' columns, at the end
         self.rows: list[dict] = []
         self.steps: list[tuple[int, int, float]] = []  # (step, epoch, loss)
         self.step_lrs: list[float] = []  # the lr each step used (NaN when unknown: older checkpoints)
@@ -166,12 +240,12 @@ class TrainingHistory:
 
     @classmethod
     def from_arrays(cls, arrays: dict, prefix: str = "history/") -> "TrainingHistory":
-        history = cls()
+        history = cls([k[len(prefix):] for k in arrays if k.startswith(prefix) and k[len(prefix):] not in HISTORY_COLUMNS])
         n = len(arrays[f"{prefix}epoch"])
         for i in range(n):
             history.rows.append({
                 c: int(arrays[f"{prefix}{c}"][i]) if c in _INT_COLUMNS else float(arrays[f"{prefix}{c}"][i])
-                for c in cls.columns
+                for c in history.columns
             })
         lrs = arrays["steps/lr"] if "steps/lr" in arrays else np.full(len(arrays["steps/step"]), np.nan)  # older checkpoints
         history.steps = [

@@ -11,8 +11,13 @@ A run directory holds
   the best epoch's val metrics, ``test_loss``/``test_acc`` of the *best* checkpoint on the test
   split (when the data set has one and the run did not stop on an error), wall time, how many
   times the run was resumed, and the versions of layernet, numpy, numba and Python;
+- for classification runs, ``per_class_accuracy`` (class name -> accuracy) and ``confusion_matrix``
+  (rows: true class, columns: predicted, in ``class_names`` order) in ``summary.json``, of the same
+  checkpoint and split as ``test_acc`` (``confusion_split``);
 - ``vocabulary.json`` for a character model (``dataset: text``): its characters in index order;
-- ``loss.png``/``accuracy.png`` when ``output.plots`` is on and ``layernet.plot`` exists.
+- ``loss.png``/``accuracy.png`` when ``output.plots`` is on and ``layernet.plot`` exists;
+- ``tensorboard/`` (``output.tensorboard: true``: event files, ``layernet.callbacks.TensorBoard``)
+  and ``live.png`` (``trainer.callbacks: [live_plot]``).
 
 Seeding: ``seed`` fixes the validation split (and the spiral's points), the initial weights
 (``Sequential.from_config(rng=seed)``) and the trainer's shuffling, so the same config gives the
@@ -36,7 +41,7 @@ from ._io import atomic_write
 from .checkpoint import load_checkpoint, load_model_state
 from .interrupt import deferred_sigint
 from .progress import resolve_mode
-from .trainer import CheckpointError, Trainer, TrainingDiverged
+from .trainer import CallbackError, CheckpointError, Trainer, TrainingDiverged
 
 # Not ``layernet/run.py``: a submodule named ``run`` would shadow the function ``layernet.run``.
 
@@ -76,6 +81,23 @@ def _augment(cfg: dict):
     from .data.augment import Augment
 
     return Augment.from_config(cfg["data"].get("augment"), cfg["seed"])
+
+
+def _callbacks(cfg: dict, run_dir: Path) -> list:
+    """The callbacks of ``trainer.callbacks`` (names or ``{type, ...}``) and ``output.tensorboard``."""
+    from .callbacks import CALLBACKS, TensorBoard
+
+    made = []
+    for entry in cfg["trainer"].get("callbacks", []):
+        name, args = (entry, {}) if isinstance(entry, str) else (entry["type"], {k: v for k, v in entry.items() if k != "type"})
+        if name == "tensorboard":
+            made.append(TensorBoard(run_dir / "tensorboard", config=cfg,
+                                    **{"histograms_every": cfg["output"].get("histograms_every", 1), **args}))
+        else:
+            made.append(CALLBACKS[name](run_dir / "live.png", **args))
+    if cfg["output"].get("tensorboard") and not any(isinstance(cb, TensorBoard) for cb in made):
+        made.append(TensorBoard(run_dir / "tensorboard", cfg["output"].get("histograms_every", 1), config=cfg))
+    return made
 
 
 def load_run_data(cfg: dict):
@@ -159,6 +181,7 @@ _REASONS = {
     "completed": "all epochs ran",
     "early_stopping": "early stopping: the monitored metric stopped improving",
     "interrupted": "interrupted (Ctrl-C)",
+    "stopped": "a callback stopped training",
 }
 
 
@@ -178,19 +201,40 @@ def _summary(cfg, trainer: Trainer, status: str, reason: str | None, test: dict 
         "last_checkpoint": None if trainer.last_checkpoint is None else
         {"epoch": trainer.last_checkpoint[0], "step": trainer.last_checkpoint[1]},
         "wall_time_s": trainer.wall_time, "resumed": resumed, "versions": _versions(),
+        **({k: test[k] for k in ("per_class_accuracy", "confusion_matrix", "confusion_split") if k in test}
+           if test else {}),
     }
 
 
 def _test_best(trainer: Trainer, run_dir: Path, dataset) -> dict | None:
-    """Evaluate the best checkpoint (else the last one) on the test split, if there is one."""
+    """Evaluate the best checkpoint (else the last one) on the test split, if there is one, with
+    the per-class accuracy and confusion matrix of a classification run."""
     if dataset.x_test is None:
         return None
     for which in ("best", "last"):
         path = run_dir / "checkpoints" / f"{which}.npz"
         if path.is_file():
             load_model_state(trainer.model, load_checkpoint(path))
-            return {**trainer.evaluate(dataset.x_test, dataset.y_test), "checkpoint": which}
+            result = {**trainer.evaluate(dataset.x_test, dataset.y_test), "checkpoint": which}
+            return {**result, **_per_class(trainer.model, dataset.x_test, dataset.y_test, dataset, "test")}
     return None
+
+
+def _per_class(model, x, y, dataset, split: str) -> dict:
+    """``per_class_accuracy``, ``confusion_matrix`` and ``confusion_split`` for integer labels and
+    (N, C) class scores; ``{}`` otherwise (a regression run)."""
+    from .metrics import confusion_counts, per_class_accuracy
+
+    y = np.asarray(y)
+    names = [str(name) for name in (dataset.class_names or [])]
+    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer) or not names:
+        return {}
+    scores = model.predict(x)
+    if scores.ndim != 2 or scores.shape[1] != len(names):
+        return {}
+    matrix = confusion_counts(y, scores.argmax(axis=1), len(names))
+    return {"per_class_accuracy": dict(zip(names, per_class_accuracy(matrix))),
+            "confusion_matrix": matrix.tolist(), "confusion_split": split}
 
 
 #: Keys a resume may change: how long to train (``trainer.epochs``, which is also the schedule's
@@ -321,7 +365,8 @@ def run(config=None, resume=None, *, overrides=(), verbose=None) -> Path:
                       checkpoint_dir=run_dir / "checkpoints", checkpoint_every=ckpt_cfg["every_epochs"],
                       keep_best=ckpt_cfg["keep_best"], monitor=ckpt_cfg["monitor"], verbose=verbose,
                       history_dir=run_dir, drop_last=trainer_cfg.get("drop_last", False), augment=_augment(cfg),
-                      clip_grad_norm=trainer_cfg.get("clip_grad_norm"))
+                      clip_grad_norm=trainer_cfg.get("clip_grad_norm"), metrics=trainer_cfg.get("metrics", ["accuracy"]),
+                      callbacks=_callbacks(cfg, run_dir))
     say = _say if resolve_mode(verbose, sys.stderr) != "quiet" else (lambda text: None)
     resumed = 0
     if resume is not None:
@@ -368,7 +413,7 @@ def _fit(trainer: Trainer, dataset, run_dir: Path, write_summary) -> None:
     except TrainingDiverged as err:
         write_summary("nan", f"{err}; checkpoints/last.npz keeps the last good state")
         raise TrainingDiverged(f"{err} (run directory {run_dir})", err.step, err.epoch) from None
-    except CheckpointError as err:
+    except (CheckpointError, CallbackError) as err:  # the last checkpoint on disk is kept as it was
         with contextlib.suppress(OSError):  # the disk may be just as full for the summary
             write_summary("error", str(err))
         raise

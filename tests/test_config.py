@@ -119,9 +119,11 @@ def test_resolved_defaults(tmp_path):
     assert resolved["optimizer"] == {"type": "sgd", "lr": 0.01, "momentum": 0.9, "nesterov": False, "weight_decay": 0.0}
     assert resolved["lr_schedule"] == {"type": "constant"}
     assert resolved["trainer"] == {"epochs": 2, "batch_size": 32, "drop_last": False, "early_stopping": None,
-                                   "verbose": "auto", "clip_grad_norm": None}
+                                   "verbose": "auto", "clip_grad_norm": None, "metrics": ["accuracy"],
+                                   "callbacks": []}
     assert resolved["checkpoint"] == {"every_epochs": 1, "keep_best": True, "monitor": "val_acc"}
-    assert resolved["output"] == {"dir": "runs/{name}/{timestamp}", "plots": True}
+    assert resolved["output"] == {"dir": "runs/{name}/{timestamp}", "plots": True, "tensorboard": False,
+                                  "histograms_every": 1}
     assert resolved["model"]["loss"] == "softmax_cross_entropy"
     assert resolved["model"]["layers"][0] == {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1}
 

@@ -290,6 +290,53 @@ def _positive_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < float("inf")
 
 
+def check_metrics(names) -> list[tuple]:
+    """``trainer.metrics``: each a known metric name (``layernet.metrics.METRICS``)."""
+    from ..metrics import METRICS
+
+    if not isinstance(names, list):
+        return []  # the schema reports the type
+    return [(("trainer", "metrics", i), unknown_name("a metric", name, METRICS)) for i, name in enumerate(names)
+            if not isinstance(name, str) or name not in METRICS]
+
+
+def check_callbacks(entries, output) -> list[tuple]:
+    """``trainer.callbacks``: each a known callback name or ``{type: name, <its config_keys>}`` with valid
+    values; TensorBoard (here or ``output.tensorboard: true``) needs tensorboardX installed."""
+    from ..callbacks import CALLBACKS
+    from ..callbacks.tensorboard import INSTALL_HINT, tensorboardx_installed
+
+    problems, wants_tensorboard = [], isinstance(output, dict) and output.get("tensorboard") is True
+    for i, entry in enumerate(entries if isinstance(entries, list) else []):
+        where = ("trainer", "callbacks", i)
+        name, args = (entry, {}) if isinstance(entry, str) else (
+            (entry.get("type"), {k: v for k, v in entry.items() if k != "type"}) if isinstance(entry, dict) else (None, {}))
+        if name is None and not isinstance(entry, str):
+            problems.append((where, f"expected a callback name or a mapping {{type: <name>, ...}} "
+                                    f"({', '.join(CALLBACKS)}), found {describe(entry)}"))
+            continue
+        if not isinstance(name, str) or name not in CALLBACKS:
+            problems.append((where + (("type",) if isinstance(entry, dict) else ()),
+                             unknown_name("a callback", name, CALLBACKS)))
+            continue
+        cls = CALLBACKS[name]
+        keys = set(cls.config_keys)
+        problems += [(where + (key,), unknown_key(key, f"callback '{name}'", keys)) for key in args if key not in keys]
+        wants_tensorboard |= name == "tensorboard"
+        if name != "tensorboard":
+            problems += _try_build(lambda: cls(**{k: v for k, v in args.items() if k in keys}), where, keys)
+        elif "histograms_every" in args:
+            every = args["histograms_every"]
+            if not isinstance(every, int) or isinstance(every, bool) or every < 0:
+                problems.append((where + ("histograms_every",), f"expected an int >= 0, found {describe(every)}"))
+    if wants_tensorboard and not tensorboardx_installed():
+        path = ("output", "tensorboard") if isinstance(output, dict) and output.get("tensorboard") is True else \
+            ("trainer", "callbacks")
+        problems.append((path, f"expected the tensorboardX package for TensorBoard logging, found it not installed; "
+                               f"{INSTALL_HINT}"))
+    return problems
+
+
 def check_registered(raw: dict) -> list[tuple]:
     """All registry checks of a raw config mapping."""
     model = raw.get("model") if isinstance(raw.get("model"), dict) else {}
@@ -302,6 +349,8 @@ def check_registered(raw: dict) -> list[tuple]:
         *check_loss(model.get("loss")),
         *check_optimizer(optimizer),
         *check_schedule(raw.get("lr_schedule", {}), lr, trainer.get("epochs", 10)),
+        *check_metrics(trainer.get("metrics", [])),
+        *check_callbacks(trainer.get("callbacks", []), raw.get("output")),
     ]
 
 

@@ -13,10 +13,11 @@ Defaults (what ``resolve`` fills in; the trainer reads exactly these names)::
     optimizer: {type: (required), lr: (required), ...the optimizer's own keys}
     lr_schedule: {type: constant, ...the schedule's own keys}
     trainer: {epochs: 10, batch_size: 64, drop_last: false, early_stopping: null, verbose: auto,
-              clip_grad_norm: null}
+              clip_grad_norm: null, metrics: [accuracy], callbacks: []}
+              # metrics: layernet.metrics.METRICS; callbacks: live_plot, tensorboard
     trainer.early_stopping: {monitor: val_acc, patience: 5, mode: auto, min_delta: 0.0}
     checkpoint: {every_epochs: 1, keep_best: true, monitor: val_acc}
-    output: {dir: "runs/{name}/{timestamp}", plots: true}
+    output: {dir: "runs/{name}/{timestamp}", plots: true, tensorboard: false, histograms_every: 1}
 
 The data options ``path``/``num_classes``/``class_names`` belong to ``npz`` and ``classes``/
 ``points_per_class``/``noise`` to ``spiral``, ``path``/``seq_len`` to ``text``;
@@ -155,6 +156,9 @@ class TrainerConfig(Section):
     early_stopping: Optional[EarlyStoppingConfig] = None
     verbose: Literal["auto", "bar", "epoch", "quiet"] = "auto"
     clip_grad_norm: Optional[PositiveNumber] = None
+    # metric names (checks.check_metrics) and callbacks: a name or {type: <name>, <its arguments>} (checks.check_callbacks)
+    metrics: list[Any] = Field(default_factory=lambda: ["accuracy"])
+    callbacks: list[Any] = Field(default_factory=list)
 
 
 class CheckpointConfig(Section):
@@ -166,6 +170,8 @@ class CheckpointConfig(Section):
 class OutputConfig(Section):
     dir: StrictStr = "runs/{name}/{timestamp}"
     plots: StrictBool = True
+    tensorboard: StrictBool = False  # event files in RUN_DIR/tensorboard (needs the tensorboard extra)
+    histograms_every: NonNegativeInt = 1  # weight/gradient histograms every N epochs (0: none)
 
 
 class RunConfig(Section):

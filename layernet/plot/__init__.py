@@ -8,6 +8,7 @@ function returns the matplotlib Figure and accepts ``ax=`` to draw into an exist
 - ``load_run_curves(run_dir)``, ``smooth(values)``: reading run directories, smoothing curves.
 - ``plot_history(run)``, ``plot_runs(run_dirs, metric="val_acc")``: training curves.
 - ``save_run_plots(run_dir)``: ``loss.png`` and ``accuracy.png`` in the run directory.
+- ``watch_run(run_dir)``: redraw a run's figure while another process writes it (``plot --watch``).
 - ``plot_filters(conv_or_W)``, ``plot_confusion(y_true, y_pred)``, ``plot_gradcheck(report)``.
 - ``plot_graph(tensor)``: the autograd graph that produced a Tensor (boxes and arrows).
 """
@@ -21,6 +22,7 @@ from .graph import plot_graph
 from .run_curves import RunCurves, as_run_curves, load_run_curves
 from .labels import run_labels
 from .smoothing import smooth
+from .watch import watch_run
 
 __all__ = [
     "RunCurves",
@@ -41,4 +43,5 @@ __all__ = [
     "save_figure",
     "save_run_plots",
     "smooth",
+    "watch_run",
 ]

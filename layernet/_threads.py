@@ -55,6 +55,9 @@ DEFAULTS = {
     "OPENBLAS_THREAD_TIMEOUT": "4",
     "NUMBA_THREADING_LAYER": "workqueue",
 }
+#: The variables ``configure_threads`` put into this process's environment (not the user's own),
+#: so that a tool starting fresh interpreters can hand them the environment a user's shell has.
+SET_BY_LAYERNET: dict = {}
 
 
 def configure_threads(environ=None) -> dict:
@@ -71,6 +74,7 @@ def configure_threads(environ=None) -> dict:
             environ[key] = value
             applied[key] = value
     if own:
+        SET_BY_LAYERNET.update(applied)
         apply_threads()
     return applied
 

@@ -1,4 +1,4 @@
-"""Many small matrix products at once: ``batched(fn, count)``, one BLAS thread per product.
+"""Many independent BLAS jobs at once: ``batched(fn, count)``, one BLAS thread per job.
 
 Winograd convolution needs 16 independent products per chunk of images (one per transformed
 element), each small (say 32x32 by 32x2048). Handed to a multi-threaded OpenBLAS one after the
@@ -12,7 +12,13 @@ each, which is what ``batched`` does: OpenBLAS is set to one thread for the dura
 many threads as OpenBLAS had (numpy releases the GIL inside a product). Each product is written
 by exactly one thread, so results do not depend on the thread count.
 
-Without OpenBLAS (MKL, Accelerate) or with one BLAS thread, the products simply run in a loop.
+The im2col convolution uses it the same way for its chunks of images (each job: the chunk's
+copies in serial Numba kernels, which release the GIL, and its products); ``fn(k, worker)``
+gets the index of the thread running it, so each thread can have its own workspace.
+
+Without OpenBLAS (MKL, Accelerate), with one BLAS thread, or when called while another
+``batched`` runs, the jobs simply run in a loop on the calling thread (worker 0). Jobs must not
+call parallel Numba kernels: Numba's workqueue pool may not be entered from two threads at once.
 """
 
 from __future__ import annotations
@@ -41,23 +47,29 @@ def _pool(workers: int) -> ThreadPoolExecutor:
     return pool
 
 
+def workers() -> int:
+    """How many threads ``batched`` may use: the OpenBLAS thread count (1 without OpenBLAS)."""
+    lib = _openblas()
+    return lib.get_num_threads() if lib is not None else 1
+
+
 def batched(fn, count: int) -> None:
-    """Call ``fn(k)`` for k in range(count), each a BLAS product, shared over the BLAS threads."""
+    """Call ``fn(k, worker)`` for k in range(count), shared over ``workers()`` threads."""
     lib = _openblas()
     threads = lib.get_num_threads() if lib is not None else 1
     if threads <= 1 or count <= 1 or not _lock.acquire(blocking=False):
         for k in range(count):
-            fn(k)
+            fn(k, 0)
         return
     try:
         lib.set_num_threads(1)
-        workers = min(threads, count)
+        n_workers = min(threads, count)
 
         def part(w):
-            for k in range(w, count, workers):
-                fn(k)
+            for k in range(w, count, n_workers):
+                fn(k, w)
 
-        futures = [_pool(workers - 1).submit(part, w) for w in range(1, workers)]
+        futures = [_pool(n_workers - 1).submit(part, w) for w in range(1, n_workers)]
         part(0)
         for future in futures:
             future.result()

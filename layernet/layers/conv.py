@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import as_pair, check_int, plain_pair
-from .._blas import batched
+from .._blas import batched, workers
 from ..init import as_rng, check_init, initialize
 from ..kernels.conv import (
     col2im_rows,
@@ -147,27 +147,32 @@ class Conv2d(Layer):
         return xp
 
     def _workspace(self, x):
-        """Chunk size, (OH, OW) and the zeroed padded channels-last buffer (B, Hp, Wp*C)."""
+        """Chunk size, (OH, OW) and one zeroed padded channels-last buffer (B, Hp, Wp*C) per worker."""
         (ph, pw), (n, c, h, w) = self._p, x.shape
         chunk = min(CHUNK_IMAGES, n)
-        xpc = np.zeros((chunk, h + 2 * ph, (w + 2 * pw) * c), dtype=x.dtype)
+        xpc = [np.zeros((chunk, h + 2 * ph, (w + 2 * pw) * c), dtype=x.dtype) for _ in range(workers())]
         return chunk, self._spatial_out(x.shape), xpc
 
     def _im2col_forward(self, x, W, b, out):
+        """One job per chunk (``_blas.batched``: the chunks share the BLAS threads, one each)."""
         (kh, kw), (sh, sw), (ph, pw) = self._k, self._s, self._p
         n, c = x.shape[:2]
         chunk, (oh, ow), xpc = self._workspace(x)
         w_mat = np.ascontiguousarray(W.transpose(2, 3, 1, 0).reshape(kh * kw * c, -1))  # (K, F)
-        cols = np.empty((chunk * oh * ow, kh * kw * c), dtype=x.dtype)
-        prod = np.empty((chunk * oh * ow, self.out_channels), dtype=x.dtype)
+        cols = [np.empty((chunk * oh * ow, kh * kw * c), dtype=x.dtype) for _ in xpc]
+        prod = [np.empty((chunk * oh * ow, self.out_channels), dtype=x.dtype) for _ in xpc]
         out3 = out.reshape(n, self.out_channels, oh * ow)
-        for n0 in range(0, n, chunk):
+
+        def job(i, wk):
+            n0 = i * chunk
             nb = min(chunk, n - n0)
             rows = nb * oh * ow
-            pad_channels_last(x, n0, ph, pw, xpc[:nb])
-            im2col_rows(xpc[:nb], c, kh, kw, sh, sw, oh, ow, cols[:rows])
-            np.matmul(cols[:rows], w_mat, out=prod[:rows])
-            rows_to_nchw(prod[:rows], b, n0, out3)
+            pad_channels_last(x, n0, ph, pw, xpc[wk][:nb])
+            im2col_rows(xpc[wk][:nb], c, kh, kw, sh, sw, oh, ow, cols[wk][:rows])
+            np.matmul(cols[wk][:rows], w_mat, out=prod[wk][:rows])
+            rows_to_nchw(prod[wk][:rows], b, n0, out3)
+
+        batched(job, -(-n // chunk))
 
     # ----------------------------------------------------------------- backward
     def backward(self, dout):
@@ -199,29 +204,34 @@ class Conv2d(Layer):
         return dW, dx
 
     def _im2col_backward(self, x, W, dout):
+        """One job per chunk, as in forward; dW sums the chunks' parts in chunk order."""
         (kh, kw), (sh, sw), (ph, pw) = self._k, self._s, self._p
         n, c = x.shape[:2]
         f = self.out_channels
         chunk, (oh, ow), xpc = self._workspace(x)
         w_mat_t = W.reshape(f, c, kh * kw).transpose(0, 2, 1).reshape(f, kh * kw * c)  # (F, K)
-        cols = np.empty((chunk * oh * ow, kh * kw * c), dtype=x.dtype)
-        dmat = np.empty((chunk * oh * ow, f), dtype=x.dtype)
-        dw_mat = np.zeros((kh * kw * c, f), dtype=x.dtype)
-        dw_chunk = np.empty_like(dw_mat)
+        cols = [np.empty((chunk * oh * ow, kh * kw * c), dtype=x.dtype) for _ in xpc]
+        dmat = [np.empty((chunk * oh * ow, f), dtype=x.dtype) for _ in xpc]
+        n_chunks = -(-n // chunk)
+        dw_parts = np.empty((n_chunks, kh * kw * c, f), dtype=x.dtype)
         dx = np.empty(x.shape, dtype=x.dtype) if self.needs_input_grad else None
-        dxpc = np.empty_like(xpc) if self.needs_input_grad else None
+        dxpc = [np.empty_like(buf) for buf in xpc] if self.needs_input_grad else None
         dout3 = dout.reshape(n, f, oh * ow)
-        for n0 in range(0, n, chunk):
+
+        def job(i, wk):
+            n0 = i * chunk
             nb = min(chunk, n - n0)
             rows = nb * oh * ow
-            pad_channels_last(x, n0, ph, pw, xpc[:nb])
-            im2col_rows(xpc[:nb], c, kh, kw, sh, sw, oh, ow, cols[:rows])
-            nchw_to_rows(dout3, n0, dmat[:rows])
-            np.matmul(cols[:rows].T, dmat[:rows], out=dw_chunk)
-            dw_mat += dw_chunk
+            pad_channels_last(x, n0, ph, pw, xpc[wk][:nb])
+            im2col_rows(xpc[wk][:nb], c, kh, kw, sh, sw, oh, ow, cols[wk][:rows])
+            nchw_to_rows(dout3, n0, dmat[wk][:rows])
+            np.matmul(cols[wk][:rows].T, dmat[wk][:rows], out=dw_parts[i])
             if dx is not None:
-                np.matmul(dmat[:rows], w_mat_t, out=cols[:rows])  # the columns' gradient
-                col2im_rows(cols[:rows], kh, kw, sh, sw, oh, ow, ph, pw, dxpc[:nb], n0, dx)
+                np.matmul(dmat[wk][:rows], w_mat_t, out=cols[wk][:rows])  # the columns' gradient
+                col2im_rows(cols[wk][:rows], kh, kw, sh, sw, oh, ow, ph, pw, dxpc[wk][:nb], n0, dx)
+
+        batched(job, n_chunks)
+        dw_mat = dw_parts.sum(axis=0)
         dW = np.ascontiguousarray(dw_mat.reshape(kh, kw, c, f).transpose(3, 2, 0, 1))
         return dW, dx
 
@@ -248,7 +258,7 @@ class Conv2d(Layer):
             tiles = min(chunk, n - n0) * th * tw
             v, m = vbuf[: 16 * c * tiles].reshape(16, c, tiles), mbuf[: 16 * f * tiles].reshape(16, f, tiles)
             winograd_input(x, n0, ph, pw, th, tw, v)
-            batched(lambda k: np.matmul(ut[k], v[k], out=m[k]), 16)  # M[k] = U[k] @ V[k]
+            batched(lambda k, _: np.matmul(ut[k], v[k], out=m[k]), 16)  # M[k] = U[k] @ V[k]
             winograd_output(m, b, n0, th, tw, out)
 
     def _winograd_backward(self, x, W, dout):
@@ -265,10 +275,10 @@ class Conv2d(Layer):
             v, mg = vbuf[: 16 * c * tiles].reshape(16, c, tiles), gbuf[: 16 * f * tiles].reshape(16, f, tiles)
             winograd_input(x, n0, ph, pw, th, tw, v)
             winograd_dout(dout, n0, th, tw, mg)
-            batched(lambda k: np.add(du[k], mg[k] @ v[k].T, out=du[k]), 16)  # dU[k] += Mg[k] @ V[k]^T
+            batched(lambda k, _: np.add(du[k], mg[k] @ v[k].T, out=du[k]), 16)  # dU[k] += Mg[k] @ V[k]^T
             if dx is not None:
                 dv = dvbuf[: 16 * c * tiles].reshape(16, c, tiles)
-                batched(lambda k: np.matmul(u[k], mg[k], out=dv[k]), 16)  # dV[k] = U[k]^T @ Mg[k]
+                batched(lambda k, _: np.matmul(u[k], mg[k], out=dv[k]), 16)  # dV[k] = U[k]^T @ Mg[k]
                 winograd_input_grad(dv, n0, ph, pw, th, tw, dx)
         g = _WINOGRAD_G.astype(x.dtype)
         dW = np.ascontiguousarray(np.einsum("ai,abfc,bj->fcij", g, du.reshape(4, 4, f, c), g))

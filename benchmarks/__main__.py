@@ -8,8 +8,9 @@ Sections, in order:
 - ``side``: the same training steps with both libraries' worker processes alive side by side,
   blocks alternating (``models.bench_steps``); a second opinion, labelled as such.
 - ``layers``: layer micro-benchmarks in one process, interleaved with PyTorch and numpy.
-- ``epochs``: full MNIST epochs with peak RSS (a subprocess per library), and one epoch of
-  LeNet-BN through layernet's ``Trainer`` (the loop ``layernet train`` runs) against its step time.
+- ``epochs``: full MNIST epochs with peak RSS (a subprocess per library).
+- ``trainer``: one epoch of LeNet-BN through layernet's ``Trainer`` (the loop ``layernet train``
+  runs) against its step time, in a subprocess.
 - ``startup``: warm and cold Numba cache, subprocesses.
 - ``breakdown``: per-layer profile of the LeNet-BN, ThreeLayerConvNet and CIFAR steps.
 
@@ -35,7 +36,7 @@ from .mnist import load_mnist
 from .models import MNIST_MODELS, MODELS, bench_steps, epoch_in_subprocess, trainer_epoch_in_subprocess
 from .startup import bench_startup
 
-SECTIONS = ["steps", "side", "layers", "epochs", "startup", "breakdown"]
+SECTIONS = ["steps", "side", "layers", "epochs", "trainer", "startup", "breakdown"]
 
 
 def parse(argv):
@@ -108,6 +109,8 @@ def main(argv=None):
             for lib in ("layernet", "torch") if torch is not None else ("layernet",):
                 say(f"epoch {name} {lib} ({'all' if limit is None else limit} images, subprocess)")
                 results["epochs"].append(epoch_in_subprocess(name, lib, limit))
+    if "trainer" in sections:
+        limit = {"smoke": 256, "quick": 30 * 128, "full": None}[mode]
         say("epoch of LeNet-BN through layernet's Trainer against its step time (subprocess)")
         results["trainer_epoch"] = trainer_epoch_in_subprocess("lenet_bn", limit)
     if "startup" in sections:

@@ -61,11 +61,13 @@ def alone_table(rows) -> str:
             continue
         ln, th = libs.get("layernet"), libs.get("torch")
         rng = _round_ratios(ln, th) if th else None
+        best = th and min(ln["round_ms"]) / min(th["round_ms"])
         body.append([_title(case), _f(ln["ms"], "{:.1f}"), _f(th and th["ms"], "{:.1f}"),
-                     _f(th and ln["ms"] / th["ms"]), f"{rng[0]:.2f}-{rng[1]:.2f}" if rng else "-",
-                     f"{min(ln['round_ms']):.1f}-{max(ln['round_ms']):.1f}"])
+                     _f(th and ln["ms"] / th["ms"]), f"{rng[0]:.2f}-{rng[1]:.2f}" if rng else "-", _f(best),
+                     f"{min(ln['round_ms']):.1f}-{max(ln['round_ms']):.1f}",
+                     f"{min(th['round_ms']):.1f}-{max(th['round_ms']):.1f}" if th else "-"])
     return _table(["each library alone (fresh process per round, batch 128)", "layernet ms", "torch ms", "ratio",
-                   "per-round ratios", "layernet per-round ms"], body)
+                   "per-round ratios", "best round / best round", "layernet per-round ms", "torch per-round ms"], body)
 
 
 def import_order_table(rows) -> str:

@@ -15,8 +15,8 @@ Sections, in order:
 - ``breakdown``: per-layer profile of the LeNet-BN, ThreeLayerConvNet and CIFAR steps.
 
 Prints markdown, writes JSON with ``--out``. A full run takes about 15 minutes on 2 cores;
-``--quick`` (three rounds, the MNIST models and one 3x3 layer, no side-by-side, partial epochs,
-no breakdown) under 2; ``--smoke`` runs every code path on tiny sizes (the test suite uses it;
+``--quick`` (two rounds of the MLP and LeNet-BN steps, the import-order rows and one 3x3 layer;
+partial epochs; start-up; no side-by-side, layer micro-benchmarks or breakdown) about 2; ``--smoke`` runs every code path on tiny sizes (the test suite uses it;
 its numbers mean nothing). PyTorch is optional: without it (or with ``--no-torch``) the PyTorch
 columns stay empty.
 """
@@ -41,10 +41,10 @@ SECTIONS = ["steps", "side", "layers", "epochs", "trainer", "startup", "breakdow
 
 def parse(argv):
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer rounds and rows, no side-by-side or breakdown (< 2 min)")
+    parser.add_argument("--quick", action="store_true", help="fewer rounds and rows, no side-by-side, layers or breakdown (about 2 min)")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, one round: exercise the code paths only")
     parser.add_argument("--out", help="write the results as JSON to this file")
-    parser.add_argument("--repeats", type=int, help="rounds per median (default: full 5 alone / 15 in-process, quick 3 / 7)")
+    parser.add_argument("--repeats", type=int, help="rounds per median (default: full 5 alone / 15 in-process, quick 2 / 7)")
     parser.add_argument("--threads", type=int, default=2, help="threads for Numba and PyTorch (default 2)")
     parser.add_argument("--no-torch", action="store_true", help="run as if PyTorch were not installed")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, help="run only these sections")
@@ -54,7 +54,7 @@ def parse(argv):
 def headline_variants(mode: str, with_torch: bool):
     """(model variants, layer variants) of the headline section: (lib, case, first) triples."""
     libs = ("layernet", "torch") if with_torch else ("layernet",)
-    models = MODELS if mode == "full" else MNIST_MODELS if mode == "quick" else ("mlp", "lenet_bn")
+    models = MODELS if mode == "full" else ("mlp", "lenet_bn")
     steps = [(lib, m, None) for m in models for lib in libs]
     firsts = ["numpy", "torch"] if with_torch else ["numpy"]
     steps += [("layernet", "lenet_bn", first) for first in firsts]
@@ -67,10 +67,10 @@ def main(argv=None):
     args = parse(sys.argv[1:] if argv is None else argv)
     mode = "smoke" if args.smoke else "quick" if args.quick else "full"
     repeats = args.repeats or {"smoke": 1, "quick": 7, "full": 15}[mode]
-    rounds = args.repeats or {"smoke": 1, "quick": 3, "full": 5}[mode]
+    rounds = args.repeats or {"smoke": 1, "quick": 2, "full": 5}[mode]
     sections = set(args.only or SECTIONS)
     if mode == "quick":
-        sections -= {"breakdown", "side"}
+        sections -= {"breakdown", "side", "layers"}
     torch = None if args.no_torch else harness.set_threads(args.threads)
     if args.no_torch:
         harness.set_threads(args.threads)

@@ -23,6 +23,7 @@ call parallel Numba kernels: Numba's workqueue pool may not be entered from two 
 
 from __future__ import annotations
 
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -36,14 +37,18 @@ def _openblas():
         from ._threads import openblas_libraries
 
         libs = [lib for lib in openblas_libraries() if lib.threading_layer == "pthreads"]
+        if len(libs) > 1:  # e.g. scipy's own OpenBLAS beside numpy's: the one numpy ships
+            libs = [lib for lib in libs if "numpy" in str(lib.filepath)]
         _state["lib"] = libs[0] if len(libs) == 1 else None
     return _state["lib"]
 
 
 def _pool(workers: int) -> ThreadPoolExecutor:
-    pool = _state.get("pool")
-    if pool is None or pool._max_workers < workers:
+    """The helper threads; a forked child (whose copy of the pool has no threads) makes its own."""
+    pool, pid = _state.get("pool"), _state.get("pid")
+    if pool is None or pid != os.getpid() or pool._max_workers < workers:
         pool = _state["pool"] = ThreadPoolExecutor(workers, thread_name_prefix="layernet-blas")
+        _state["pid"] = os.getpid()
     return pool
 
 

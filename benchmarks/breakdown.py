@@ -56,9 +56,9 @@ def breakdown(model_name: str, torch, repeats: int, batch: int = 128) -> list[di
     from layernet.losses import SoftmaxCrossEntropy
     from layernet.optim import SGD
 
-    from .mnist import load_mnist
+    from .models import model_data
 
-    x, y, _ = load_mnist(batch)
+    x, y, _ = model_data(model_name, batch)
     model = layernet_model(model_name)
     step = layernet_trainer(model)
     step(x, y)  # compile everything, fill the gradients

@@ -80,19 +80,28 @@ def interleave(cases: dict, repeats: int, warmup: int = 1) -> dict:
     return {name: float(np.median(values)) for name, values in times.items()}
 
 
+def child_env(env: dict | None = None) -> dict:
+    """The environment for a fresh interpreter: this process's, *without* the thread variables
+    ``import layernet`` set here (the child decides for itself, as a user's process would; the
+    user's own settings stay), plus ``env`` (a value of None removes the variable)."""
+    from layernet._threads import SET_BY_LAYERNET
+
+    out = {k: v for k, v in os.environ.items() if SET_BY_LAYERNET.get(k) != v}
+    for key, value in (env or {}).items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = str(value)
+    return out
+
+
 def run_python(code: str, env: dict | None = None, timeout: float = 900) -> dict:
     """Run ``code`` in a fresh ``python -c`` from the repository root; its last stdout line as JSON.
 
     ``env`` entries are added to (a copy of) this process's environment; a value of None removes
     the variable. A failing child raises RuntimeError with the end of its stderr.
     """
-    child_env = dict(os.environ)
-    for key, value in (env or {}).items():
-        if value is None:
-            child_env.pop(key, None)
-        else:
-            child_env[key] = str(value)
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=child_env, capture_output=True,
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=child_env(env), capture_output=True,
                           text=True, timeout=timeout)
     if proc.returncode != 0:
         raise RuntimeError(f"benchmark subprocess failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
@@ -118,6 +127,11 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / per_mib
 
 
+def load_average():
+    """The 1, 5 and 15 minute load averages (None where the OS has none)."""
+    return [round(v, 1) for v in os.getloadavg()] if hasattr(os, "getloadavg") else None
+
+
 def machine() -> dict:
     """CPU model, core count and library versions, for the report header."""
     import numba
@@ -137,7 +151,7 @@ def machine() -> dict:
         info["numba_threading_layer"] = numba.threading_layer()
     except ValueError:  # no parallel kernel has run yet
         info["numba_threading_layer"] = os.environ.get("NUMBA_THREADING_LAYER", "default")
-    info["load_average"] = [round(v, 1) for v in os.getloadavg()] if hasattr(os, "getloadavg") else None
+    info["load_average"] = load_average()
     info["env"] = {k: os.environ[k] for k in sorted(os.environ)
                    if k.startswith(("OPENBLAS_", "NUMBA_", "OMP_", "MKL_"))}
     return info

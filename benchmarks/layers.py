@@ -21,6 +21,7 @@ CASES = [
     ("conv 1->32 7x7 pad 3", "conv", (N, 1, 28, 28), dict(f=32, k=7, pad=3)),
     ("conv 1->32 5x5 pad 2", "conv", (N, 1, 28, 28), dict(f=32, k=5, pad=2)),
     ("conv 32->64 5x5 pad 2", "conv", (N, 32, 14, 14), dict(f=64, k=5, pad=2)),
+    ("conv 32->64 3x3 pad 1", "conv", (N, 32, 16, 16), dict(f=64, k=3, pad=1)),
     ("max pool 2x2", "pool", (N, 32, 28, 28), {}),
     ("batch norm", "bn", (N, 32, 28, 28), {}),
     ("affine 784->512", "affine", (N, 784), dict(f=512)),

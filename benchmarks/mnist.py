@@ -14,7 +14,15 @@ from pathlib import Path
 
 import numpy as np
 
-DATA_DIR = Path(os.environ.get("LAYERNET_BENCH_MNIST", Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"))
+def _default_dir() -> Path:
+    """``shared/data/mnist`` beside the checkout (``/work/main``) or beside its worktree folder
+    (``/work/wt/NAME``), whichever exists."""
+    here = Path(__file__).resolve()
+    candidates = [p / "shared" / "data" / "mnist" for p in here.parents[2:4]]
+    return next((p for p in candidates if p.exists()), candidates[0])
+
+
+DATA_DIR = Path(os.environ.get("LAYERNET_BENCH_MNIST", _default_dir()))
 
 
 def read_idx(path: Path) -> np.ndarray:

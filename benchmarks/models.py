@@ -22,7 +22,9 @@ import time
 
 import numpy as np
 
-MODELS = ("mlp", "three_layer_convnet", "lenet_bn")
+MODELS = ("mlp", "three_layer_convnet", "lenet_bn", "cifar_vgg")
+#: The models trained on MNIST (epochs, breakdown); cifar_vgg takes (N, 3, 32, 32) inputs.
+MNIST_MODELS = ("mlp", "three_layer_convnet", "lenet_bn")
 BATCH, LR, MOMENTUM = 128, 0.01, 0.9
 
 
@@ -41,6 +43,11 @@ def layernet_model(name: str, seed: int = 0):
         layers = [Conv2d(1, 32, 5, padding=2, rng=rng), BatchNorm(32), ReLU(), MaxPool2d(2),
                   Conv2d(32, 64, 5, padding=2, rng=rng), BatchNorm(64), ReLU(), MaxPool2d(2),
                   Affine(64 * 7 * 7, 1024, rng=rng), ReLU(), Affine(1024, 10, rng=rng)]
+    elif name == "cifar_vgg":  # issue 16's VGG-style CIFAR net: 3x3 convolutions, padding 1
+        def block(c_in, c_out):
+            return [Conv2d(c_in, c_out, 3, padding=1, rng=rng), BatchNorm(c_out), ReLU()]
+        layers = [*block(3, 32), *block(32, 32), MaxPool2d(2), *block(32, 64), *block(64, 64), MaxPool2d(2),
+                  Affine(64 * 8 * 8, 256, rng=rng), ReLU(), Affine(256, 10, rng=rng)]
     else:
         raise ValueError(f"unknown model {name!r}; expected one of {MODELS}")
     if hasattr(layers[0], "needs_input_grad"):
@@ -127,6 +134,22 @@ def training_step(lib: str, name: str, threads: int):
     return layernet_trainer(model)
 
 
+def input_shape(name: str) -> tuple:
+    """One example's shape for reference model ``name``."""
+    return (3, 32, 32) if name == "cifar_vgg" else (1, 28, 28)
+
+
+def model_data(name: str, images: int):
+    """(x, y, source) for model ``name``: MNIST for the MNIST models, random CIFAR-shaped data else."""
+    if name in MNIST_MODELS:
+        from .mnist import load_mnist
+
+        return load_mnist(images)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((images, *input_shape(name)), dtype=np.float32)
+    return x, rng.integers(0, 10, images), "random CIFAR-shaped data (N, 3, 32, 32)"
+
+
 def batches(x, y, n_batches: int, seed: int = 0):
     """``n_batches`` random batches of 128 (contiguous copies), the same for every library."""
     rng = np.random.default_rng(seed)
@@ -170,7 +193,7 @@ class StepProcess:
         self.stderr.close()
 
 
-def bench_steps(torch, repeats: int, models=MODELS, images: int = 8192, threads: int = 2,
+def bench_steps(torch, repeats: int, models=MNIST_MODELS, images: int = 8192, threads: int = 2,
                 block: tuple = (3, 10)) -> list[dict]:
     """Median step time of each model for layernet and torch; images/s and the ratio.
 
@@ -233,4 +256,52 @@ def epoch_in_subprocess(name: str, lib: str, limit: int | None) -> dict:
 
     code = ("import json; from benchmarks.models import run_epoch\n"
             f"print(json.dumps(run_epoch({name!r}, {lib!r}, {limit!r})))")
+    return run_python(code)
+
+
+def trainer_epoch(name: str, limit: int | None, timed_steps: int = 20) -> dict:
+    """One epoch of ``layernet.Trainer.fit`` (the loop ``layernet train`` runs) on MNIST, in this
+    process, against ``timed_steps`` isolated training steps of the same model right after it.
+
+    ``ratio`` = epoch seconds / (median step seconds x number of steps): the loop's own cost
+    (shuffling, batch copies, loss bookkeeping, progress) plus any slowdown of steps run back to
+    back. The progress display is off; no validation set.
+    """
+    from layernet.losses import SoftmaxCrossEntropy
+    from layernet.optim import SGD
+    from layernet.trainer import Trainer
+
+    from .mnist import load_mnist
+
+    x, y, source = load_mnist(limit)
+    model = layernet_model(name)
+    trainer = Trainer(model, SoftmaxCrossEntropy(), SGD(LR, momentum=MOMENTUM), batch_size=BATCH, epochs=1,
+                      verbose=False)
+    warm = layernet_trainer(layernet_model(name))
+    warm(x[:BATCH], y[:BATCH])  # compile / load the cache outside the timed epoch
+    start = time.perf_counter()
+    trainer.fit(x, y)
+    epoch_s = time.perf_counter() - start
+    step = layernet_trainer(model)
+    data = batches(x, y, 8)
+    for xb, yb in data[:2]:
+        step(xb, yb)
+    seconds = []
+    for i in range(timed_steps):
+        xb, yb = data[i % len(data)]
+        t0 = time.perf_counter()
+        step(xb, yb)
+        seconds.append(time.perf_counter() - t0)
+    steps = -(-x.shape[0] // BATCH)
+    step_s = float(np.median(seconds))
+    return {"model": name, "images": int(x.shape[0]), "steps": steps, "epoch_s": epoch_s, "step_ms": 1e3 * step_s,
+            "ratio": epoch_s / (step_s * steps), "data": source}
+
+
+def trainer_epoch_in_subprocess(name: str, limit: int | None) -> dict:
+    """``trainer_epoch`` in a fresh interpreter."""
+    from .harness import run_python
+
+    code = ("import json; from benchmarks.models import trainer_epoch\n"
+            f"print(json.dumps(trainer_epoch({name!r}, {limit!r})))")
     return run_python(code)

@@ -2,7 +2,7 @@
 
 ``markdown(results)`` renders the dict built by ``__main__``; ``write_json(results, path)``
 writes it. Ratios are layernet time / PyTorch time (below 1: layernet is faster); for peak RSS
-layernet's MiB / PyTorch's. The "targets" table checks the "must reach" rows of issue 6.
+layernet's MiB / PyTorch's. The "targets" table checks the rows of issues 16 and 6.
 """
 
 from __future__ import annotations
@@ -10,18 +10,80 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-#: case -> (must reach, aim), as ratios (start-up rows: seconds).
+#: case -> (must reach, aim), as ratios (start-up rows: seconds). Step and 3x3 rows: the headline
+#: method (each library alone in a fresh process); issue 16. The rows after them: issue 6.
 TARGETS = {
-    "MLP train step": (0.9, 0.7),
-    "ThreeLayerConvNet train step": (1.3, 1.0),
-    "LeNet-BN train step": (1.5, 1.0),
+    "MLP train step": (0.9, 0.75),
+    "ThreeLayerConvNet train step": (1.0, 0.8),
+    "LeNet-BN train step": (1.0, 0.8),
+    "CIFAR net train step": (1.1, 0.8),
+    "3x3 conv 32->64 at 16x16, fwd+bwd": (1.2, 0.8),
+    "LeNet-BN step, numpy imported first / layernet first": (1.1, 1.02),
+    "LeNet-BN step, torch in the same process / alone": (1.3, 1.1),
+    "MNIST epoch of LeNet-BN (Trainer) / step x steps": (1.1, 1.03),
+    "cold start to first step (s)": (15.0, 8.0),
     "max pool fwd+bwd": (1.0, 0.5),
     "batch norm fwd+bwd": (1.0, 0.5),
     "warm start to first step (s)": (2.0, 1.0),
-    "cold start to first step (s)": (30.0, 10.0),
     "peak RSS, MNIST LeNet-BN epoch (x torch)": (1.5, 1.0),
 }
-_MODEL_TITLES = {"mlp": "MLP", "three_layer_convnet": "ThreeLayerConvNet", "lenet_bn": "LeNet-BN"}
+_MODEL_TITLES = {"mlp": "MLP", "three_layer_convnet": "ThreeLayerConvNet", "lenet_bn": "LeNet-BN",
+                 "cifar_vgg": "CIFAR net"}
+_FIRST = {"numpy": "numpy imported first", "torch": "torch imported and used first, same process"}
+
+
+def _title(case: str) -> str:
+    if case.startswith("conv3x3_"):
+        c, f, s = case.split("_")[1:]
+        return f"3x3 conv {c}->{f} at {s}x{s}, fwd+bwd"
+    return _MODEL_TITLES.get(case, case)
+
+
+def _pairs(rows):
+    """{(case, first): {lib: row}} of ``bench_alone`` rows."""
+    by = {}
+    for r in rows:
+        by.setdefault((r["case"], r["first"]), {})[r["lib"]] = r
+    return by
+
+
+def _round_ratios(ln, th):
+    """(min, max) of the per-round ratios layernet / torch (rounds paired in order)."""
+    ratios = [a / b for a, b in zip(ln["round_ms"], th["round_ms"])]
+    return min(ratios), max(ratios)
+
+
+def alone_table(rows) -> str:
+    """The headline: one row per case (first=None), layernet and torch alone."""
+    body = []
+    for (case, first), libs in _pairs(rows).items():
+        if first is not None:
+            continue
+        ln, th = libs.get("layernet"), libs.get("torch")
+        rng = _round_ratios(ln, th) if th else None
+        best = th and min(ln["round_ms"]) / min(th["round_ms"])
+        body.append([_title(case), _f(ln["ms"], "{:.1f}"), _f(th and th["ms"], "{:.1f}"),
+                     _f(th and ln["ms"] / th["ms"]), f"{rng[0]:.2f}-{rng[1]:.2f}" if rng else "-", _f(best),
+                     f"{min(ln['round_ms']):.1f}-{max(ln['round_ms']):.1f}",
+                     f"{min(th['round_ms']):.1f}-{max(th['round_ms']):.1f}" if th else "-"])
+    return _table(["each library alone (fresh process per round, batch 128)", "layernet ms", "torch ms", "ratio",
+                   "per-round ratios", "best round / best round", "layernet per-round ms", "torch per-round ms"], body)
+
+
+def import_order_table(rows) -> str:
+    by = _pairs(rows)
+    base = by.get(("lenet_bn", None), {}).get("layernet")
+    body = []
+    for (case, first), libs in by.items():
+        ln = libs.get("layernet")
+        if case != "lenet_bn" or ln is None:
+            continue
+        t = ln.get("threads") or {}
+        blas = ", ".join(f"{b['threads']} threads, timeout {b['timeout']}" for b in t.get("blas", []))
+        body.append([_FIRST.get(first, "layernet imported first"), _f(ln["ms"], "{:.1f}"),
+                     _f(base and ln["ms"] / base["ms"]), f"{t.get('numba_threading_layer')}, {t.get('numba_threads')} threads",
+                     blas or "-"])
+    return _table(["LeNet-BN step, layernet", "ms", "x layernet first", "Numba layer", "OpenBLAS"], body)
 
 
 def _f(value, fmt="{:.2f}"):
@@ -79,7 +141,21 @@ def breakdown_table(model, rows) -> str:
 def target_rows(results) -> list:
     """(case, figure, must, aim, verdict) for every target row that was measured."""
     found = {}
-    for r in results.get("steps", []):
+    alone = _pairs(results.get("alone", []) + results.get("alone_layers", []))
+    for (case, first), libs in alone.items():
+        ln, th = libs.get("layernet"), libs.get("torch")
+        if first is None and th is not None:
+            title = _title(case)
+            found[title if title.startswith("3x3") else f"{title} train step"] = ln["ms"] / th["ms"]
+    base = alone.get(("lenet_bn", None), {}).get("layernet")
+    for first, case in (("numpy", "LeNet-BN step, numpy imported first / layernet first"),
+                        ("torch", "LeNet-BN step, torch in the same process / alone")):
+        other = alone.get(("lenet_bn", first), {}).get("layernet")
+        if base and other:
+            found[case] = other["ms"] / base["ms"]
+    if results.get("trainer_epoch"):
+        found["MNIST epoch of LeNet-BN (Trainer) / step x steps"] = results["trainer_epoch"]["ratio"]
+    for r in results.get("steps", []) if not alone else []:  # side by side only when nothing better
         if r.get("ratio") is not None:
             found[f"{_MODEL_TITLES[r['model']]} train step"] = r["ratio"]
     for r in results.get("layers", []):
@@ -106,16 +182,29 @@ def markdown(results) -> str:
     head = (f"{m['cpu']} ({m.get('simd', '')}), {m['cores']} cores; Python {m['python']}, numpy {m['numpy']}, "
             f"numba {m['numba']} ({m.get('numba_threading_layer')}), "
             f"torch {results.get('torch') or 'not installed (PyTorch columns empty)'}; "
-            f"{results['threads']} threads; {results['mode']} run, {results['repeats']} interleaved rounds per median; "
+            f"{results['threads']} threads; {results['mode']} run, {results.get('rounds')} rounds of fresh processes "
+            f"per headline median, {results['repeats']} interleaved rounds per in-process median; "
             f"data: {results.get('data')}; environment {m.get('env')}; "
-            f"load average at the end (1, 5, 15 min) {m.get('load_average')}")
+            f"load average (1, 5, 15 min) at the start {results.get('load_before')}, at the end {m.get('load_average')}")
     parts = [f"`{results['command']}`\n\n{head}"]
+    if results.get("alone"):
+        parts.append("**Headline** (each library alone in a fresh process, one at a time, rounds alternating):\n\n"
+                     + alone_table(results["alone"] + results.get("alone_layers", [])))
+        parts.append("Import order (the same layernet step after another library was imported first):\n\n"
+                     + import_order_table(results["alone"]))
     if results.get("layers"):
         parts.append(layer_table(results["layers"]))
     if results.get("steps"):
-        parts.append(step_table(results["steps"]))
+        parts.append("Second opinion (both libraries' step processes alive side by side, blocks alternating):\n\n"
+                     + step_table(results["steps"]))
     if results.get("epochs"):
         parts.append(epoch_table(results["epochs"]))
+    if results.get("trainer_epoch"):
+        t = results["trainer_epoch"]
+        parts.append(_table(["LeNet-BN, layernet Trainer epoch", "images", "steps", "epoch s", "median step ms",
+                             "epoch / (step x steps)"],
+                            [[f"{t['data']}", f"{t['images']:,}", t["steps"], _f(t["epoch_s"], "{:.1f}"),
+                              _f(t["step_ms"], "{:.1f}"), _f(t["ratio"])]]))
     if results.get("startup"):
         s = results["startup"]
         parts.append(_table([f"start-up (fresh process, {_MODEL_TITLES.get(s['model'], s['model'])} step)", "seconds"],
@@ -126,7 +215,7 @@ def markdown(results) -> str:
         parts.append(breakdown_table(model, rows))
     targets = target_rows(results)
     if targets:
-        parts.append(_table(["target (issue 6)", "figure", "must reach", "aim", "holds"],
+        parts.append(_table(["target (issues 16, 6)", "figure", "must reach", "aim", "holds"],
                             [(c, _f(v), f"<= {must:g}", f"<= {aim:g}", verdict) for c, v, must, aim, verdict in targets]))
     return "\n\n".join(parts)
 

@@ -27,10 +27,9 @@ import time
 
 
 def serve(lib: str, model_name: str, images: int, threads: int, stdin=sys.stdin, stdout=sys.stdout) -> None:
-    from .mnist import load_mnist
-    from .models import BATCH, batches, training_step
+    from .models import BATCH, batches, model_data, training_step
 
-    x, y, _ = load_mnist(images)
+    x, y, _ = model_data(model_name, images)
     data = batches(x, y, 8)
     step = training_step(lib, model_name, threads)
     count = 0

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ._threads import configure_threads
 
-configure_threads()  # before numpy/numba load: keep OpenBLAS and Numba from fighting over cores
+configure_threads()  # before any kernel or BLAS call: keep OpenBLAS and Numba from fighting over cores
 
 import importlib  # noqa: E402
 

@@ -24,6 +24,13 @@ def test_smoke_without_torch(tmp_path, capsys):
     assert {r["case"] for r in saved["layers"]} == {name for name, *_ in CASES}
     assert all("ratio" not in r and r["layernet_ms"] > 0 for r in saved["layers"])
     assert [r["model"] for r in saved["steps"]] == ["mlp", "three_layer_convnet", "lenet_bn"]
+    # the headline: fresh processes, layernet only here; the import-order row reports its threads
+    assert [(r["lib"], r["case"], r["first"]) for r in saved["alone"]] == [
+        ("layernet", "mlp", None), ("layernet", "lenet_bn", None), ("layernet", "lenet_bn", "numpy")]
+    assert all(r["ms"] > 0 and r["threads"]["numba_threading_layer"] == "workqueue" for r in saved["alone"])
+    assert saved["alone"][2]["threads"] == saved["alone"][1]["threads"]
+    assert [r["case"] for r in saved["alone_layers"]] == ["conv3x3_32_64_16"]
+    assert saved["trainer_epoch"]["ratio"] > 0
     assert [(r["model"], r["lib"]) for r in saved["epochs"]] == [("lenet_bn", "layernet")]
     assert saved["epochs"][0]["peak_rss_mb"] > 0
     assert saved["startup"]["cold_s"] > 0 and saved["startup"]["warm_s"] > 0
@@ -35,11 +42,15 @@ def test_smoke_without_torch(tmp_path, capsys):
 def test_smoke_with_torch(capsys):
     require_torch()
     results = main(["--quick", "--smoke", "--only", "layers", "steps", "breakdown"])
-    assert all(r["ratio"] > 0 for r in results["steps"]) and all("ratio" in r for r in results["layers"])
+    assert all("ratio" in r for r in results["layers"])
+    assert {(r["lib"], r["case"], r["first"]) for r in results["alone"]} >= {
+        ("torch", "lenet_bn", None), ("layernet", "lenet_bn", "torch")}
     text = capsys.readouterr().out
-    assert "| LeNet-BN train step |" in text
-    assert [row[0] for row in report.target_rows(results)][:3] == [
-        "MLP train step", "ThreeLayerConvNet train step", "LeNet-BN train step"]
+    assert "| LeNet-BN | " in text and "| torch imported and used first, same process |" in text
+    assert [row[0] for row in report.target_rows(results)][:5] == [
+        "MLP train step", "LeNet-BN train step", "3x3 conv 32->64 at 16x16, fwd+bwd",
+        "LeNet-BN step, numpy imported first / layernet first", "LeNet-BN step, torch in the same process / alone"]
+    assert "Per-layer breakdown, CIFAR net" in text
 
 
 def test_numpy_references_agree_with_layernet(rng):

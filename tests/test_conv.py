@@ -279,3 +279,98 @@ def test_replaced_parameters_are_used(rng, c):
     layer.params["W"] = np.zeros((2, c, 2, 2), np.float32)
     with pytest.raises(ValueError, match="parameter 'W' must have shape"):
         layer.forward(x)
+
+
+# ----------------------------------------------------------------------- Winograd F(2x2, 3x3)
+# (in_channels, (H, W), padding, batch): even and odd outputs, padding 0-2, a 1x1 output.
+WINOGRAD_CASES = [
+    pytest.param(2, (6, 6), 1, 2, id="even"),
+    pytest.param(3, (7, 5), 1, 2, id="odd-output"),
+    pytest.param(2, (5, 8), 0, 2, id="pad0"),
+    pytest.param(2, (6, 7), 2, 2, id="pad2"),
+    pytest.param(2, (3, 3), 0, 3, id="one-output-pixel"),
+    pytest.param(3, (4, 9), (2, 0), 2, id="pad-pair"),
+]
+
+
+@pytest.fixture
+def winograd_everywhere(monkeypatch):
+    """Every 3x3 stride-1 convolution takes the Winograd path, in chunks of 2 images or fewer."""
+    monkeypatch.setattr(conv_module, "WINOGRAD_MIN_CHANNELS", 1)
+    monkeypatch.setattr(conv_module, "WINOGRAD_MIN_SIZE", 1)
+    monkeypatch.setattr(conv_module, "WINOGRAD_CHUNK_TILES", 12)  # several chunks, a partial last one
+
+
+@pytest.mark.parametrize("c, hw, p, n", WINOGRAD_CASES)
+def test_winograd_gradient_check(rng, winograd_everywhere, c, hw, p, n):
+    layer, x = _layer_and_input(rng, c, hw, 3, 1, p, n, True, filters=2)
+    assert layer._winograd(*layer.output_shape(x.shape[1:])[1:])
+    for key, err in check_layer(layer, x).items():
+        assert err < GRAD_TOL, f"{key}: {err:.2e}"
+
+
+@pytest.mark.parametrize("c, hw, p, n", WINOGRAD_CASES)
+def test_winograd_matches_reference_loops(rng, winograd_everywhere, c, hw, p, n):
+    layer, x = _layer_and_input(rng, c, hw, 3, 1, p, n + 3, True, filters=3)
+    dout = rng.standard_normal(layer.forward(x).shape)
+    got = _run(layer, x, dout)
+    W, b, pp = layer.params["W"], layer.params["b"], _pair(p)
+    want = (conv_forward_naive(x, W, b, (1, 1), pp), *conv_backward_naive(dout, x, W, (1, 1), pp))
+    _assert_close(got, want, np.float64)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_winograd_matches_torch(rng, dtype):
+    """A CIFAR-sized layer on the default thresholds (32 -> 16 channels at 32x32 is Winograd)."""
+    torch = pytest.importorskip("torch")
+    layer, x = _layer_and_input(rng, 32, (32, 32), 3, 1, 1, 5, True, filters=16, dtype=dtype)
+    assert layer._winograd(32, 32)
+    dout = rng.standard_normal((5, 16, 32, 32)).astype(dtype)
+    got = _run(layer, x, dout)
+    _check_dtype(got, dtype)
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, layer.params["W"], layer.params["b"]))
+    out = torch.nn.functional.conv2d(tx, tw, tb, padding=1)
+    out.backward(torch.tensor(dout))
+    want = [t.detach().numpy() for t in (out, tx.grad, tw.grad, tb.grad)]
+    # float32: the transforms add inputs before multiplying, and dW sums 5*32*32 products
+    tol = TOL[dtype] if dtype == np.float64 else dict(rtol=1e-3, atol=1e-3)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, **tol)
+
+
+def test_winograd_is_chosen_only_where_it_was_measured_faster():
+    assert Conv2d(32, 32, 3, padding=1)._winograd(32, 32)
+    assert Conv2d(64, 64, 3, padding=1)._winograd(16, 16)
+    assert not Conv2d(32, 64, 3, padding=1)._winograd(16, 16)
+    assert not Conv2d(3, 32, 3, padding=1)._winograd(32, 32)
+    assert not Conv2d(32, 32, 3, stride=2, padding=1)._winograd(16, 16)
+    assert not Conv2d(32, 32, 5, padding=2)._winograd(32, 32)
+
+
+def winograd_run(rng):
+    """Forward and backward through the Winograd path (every 3x3 convolution takes it, in several
+    chunks) for results_across_threads: its transforms are parallel Numba kernels."""
+    conv_module.WINOGRAD_MIN_CHANNELS, conv_module.WINOGRAD_MIN_SIZE, conv_module.WINOGRAD_CHUNK_TILES = 1, 1, 12
+    layer, x = _layer_and_input(rng, 3, (10, 9), 3, 1, 1, 6, True, filters=4, dtype=np.float32)
+    assert layer._winograd(10, 9)
+    return _run(layer, x, rng.standard_normal((6, 4, 10, 9)).astype(np.float32))
+
+
+def test_winograd_results_do_not_depend_on_thread_count():
+    one, *others = results_across_threads("test_conv", "winograd_run")
+    for other in others:
+        for a, b in zip(one, other):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_winograd_skipping_the_input_gradient(rng, winograd_everywhere):
+    layer, x = _layer_and_input(rng, 3, (6, 6), 3, 1, 1, 2, True)
+    dout = rng.standard_normal((2, 3, 6, 6))
+    layer.forward(x, training=True)
+    full = layer.backward(dout)
+    dW = layer.grads["W"].copy()
+    layer.needs_input_grad = False
+    layer.forward(x, training=True)
+    assert layer.backward(dout) is None
+    np.testing.assert_allclose(layer.grads["W"], dW, rtol=1e-12)
+    assert full.shape == x.shape

@@ -19,12 +19,11 @@ xp[n, c, oh*sh + kh, ow*sw + kw]`` (``xp`` is x inside a zero border of ``(ph, p
   (``KW*C`` at stride 1). The caller multiplies with numpy (BLAS).
 
 All output and workspace arrays are allocated by the caller. Kernels are generic over float32
-and float64. The direct kernels and ``col2im_rows`` run ``prange`` over images, and every image's
+and float64. The direct kernels run ``prange`` over images, and every image's
 outputs are written by one thread, so results do not depend on the number of threads. The
-im2col copies (``pad_channels_last``, ``im2col_rows``, ``rows_to_nchw``, ``nchw_to_rows``) are
-single-threaded: each is a fraction of a millisecond per chunk and sits between two BLAS calls,
-where waking Numba's thread pool fought with OpenBLAS's spinning workers (measured on a shared
-2-core machine; see benchmarks/bench_conv.py).
+im2col kernels (``pad_channels_last``, ``im2col_rows``, ``rows_to_nchw``, ``nchw_to_rows``,
+``col2im_rows``) are serial: the layer runs whole chunks (copies and products) in parallel,
+one chunk per thread (``layernet/_blas.py``).
 """
 
 from __future__ import annotations
@@ -230,19 +229,20 @@ def nchw_to_rows(dout, n0, mat):
                 dst[f] = dout[n0 + b, f, p]
 
 
-@njit_kernel(parallel=True)
+@njit_kernel
 def col2im_rows(dcols, kh_n, kw_n, sh, sw, oh_n, ow_n, ph, pw, dxpc, n0, dx):
     """Adjoint of ``im2col_rows`` followed by the adjoint of the padding.
 
     dcols (B*OH*OW, KH*KW*C): gradient w.r.t. the columns; every entry is added back to the
     input pixel it was copied from, in dxpc (B, Hp, Wp*C) (workspace, zeroed here); the interior
     is then written, channels first again, to dx[n0 + b] (dx is (N, C, H, W)).
-    One thread per image, so no two threads add into the same place.
+    Serial: the layer runs its chunks in parallel instead (``layernet/_blas.py``), and a
+    parallel Numba kernel may not be entered from two threads at once.
     """
     n_chan, height, width = dx.shape[1], dx.shape[2], dx.shape[3]
     run = kw_n * n_chan
     zero = dx.dtype.type(0)
-    for b in prange(dxpc.shape[0]):
+    for b in range(dxpc.shape[0]):
         g = dxpc[b]
         for h in range(g.shape[0]):
             grow = g[h]

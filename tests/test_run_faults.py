@@ -27,7 +27,9 @@ CONFIG = {
                          {"type": "dropout", "p": 0.1}, {"type": "affine", "out_features": 10}]},
     "optimizer": {"type": "sgd", "lr": 0.05, "momentum": 0.9},
     "lr_schedule": {"type": "step", "step_size": 1, "gamma": 0.8},
-    "trainer": {"epochs": 4, "batch_size": 16, "verbose": "epoch"},
+    # 12 epochs of 27 steps (a few ms each): steps.csv is flushed at epoch ends, so a signal sent
+    # once 40 rows are seen lands epochs later on a busy machine; the run must still be going.
+    "trainer": {"epochs": 12, "batch_size": 16, "verbose": "epoch"},
     "output": {"dir": "runs/{name}", "plots": False},
 }
 SCRIPT = "import sys; from layernet import run; run(sys.argv[1])"
@@ -88,7 +90,7 @@ def resume_quietly(run_dir):
 def test_sigint_then_resume(workdir, reference):
     process = start(workdir)
     run_dir = workdir / "runs" / "faults"
-    wait_for_rows(process, run_dir / "steps.csv", 40)  # inside epoch 2 (27 steps per epoch)
+    wait_for_rows(process, run_dir / "steps.csv", 40)  # after epoch 2 (27 steps per epoch)
     process.send_signal(signal.SIGINT)
     process.wait(timeout=120)
     assert process.returncode in (-signal.SIGINT, 130, 1), process.stderr.read()

@@ -18,6 +18,10 @@ as messages; anything else is a bug and keeps its traceback.
 
 Heavy modules (the layers, numba, pydantic) are imported by the commands that need them, so
 ``layernet --help`` and ``layernet data path`` stay fast.
+
+This module holds the parser, ``train`` and ``main``; the other commands are in ``cli_config``
+(``summary``, ``gradcheck``), ``cli_run_dir`` (``eval``, ``plot``, ``sample``) and ``cli_data``
+(``data``), imported by ``build_parser``.
 """
 
 from __future__ import annotations
@@ -113,194 +117,6 @@ def _resume_hint(args, run_dir: Path) -> str:
     return "continue with: " + " ".join(shlex.quote(str(word)) for word in words)
 
 
-def cmd_eval(args) -> int:
-    from .trainer import evaluate_run
-
-    result = evaluate_run(args.run_dir, args.split, checkpoint=args.checkpoint, predictions=args.confusion is not None)
-    figure = None
-    if args.confusion is not None:
-        from .plot import confusion_command
-
-        title = f"{Path(args.run_dir).name}: {result['split']} split, accuracy {result['acc']:.2%}"
-        figure = confusion_command(result["y_true"], result["y_pred"], args.confusion, result["class_names"], title=title)
-    if args.json:
-        import json
-
-        keys = ("split", "loss", "acc", "num_examples", "checkpoint", "epoch")
-        record = {"run_dir": str(args.run_dir), **{key: result[key] for key in keys}}
-        if figure is not None:
-            record["confusion"] = str(figure)
-        print(json.dumps(record))
-        return EXIT_OK
-    print(
-        f"{result['split']}: loss {result['loss']:.4f}, acc {result['acc']:.4f} "
-        f"({result['num_examples']} examples, {result['checkpoint']} checkpoint, epoch {result['epoch']})"
-    )
-    if figure is not None:
-        print(figure)
-    return EXIT_OK
-
-
-def _config_and_shapes(args):
-    """The validated config, its resolved dict, the data's per-example input shape and class count, and
-    the per-example label shape (() for a class per example, (T,) for text).
-
-    The shapes are constants for mnist, fashion_mnist, cifar10, digits and spiral, so no file is
-    read (``summary`` and ``gradcheck`` work before a download); only npz reads its file. The
-    model's shapes and the augmentation are checked against them.
-    """
-    from .config import check_augment, check_model_shapes, load_config
-    from .config.schema import DATASET_OPTIONS
-    from .data import known_shapes
-
-    config = load_config(args.config, args.overrides)
-    resolved = config.model_dump()
-    data = resolved["data"]
-    shapes = known_shapes(data["dataset"], **{k: data[k] for k in DATASET_OPTIONS if data.get(k) is not None})
-    label_shape = ()
-    if shapes is None:
-        from . import trainer  # noqa: F401  (runner.py must be imported through trainer.py: they import each other)
-        from .runner import load_run_data
-
-        dataset = load_run_data(resolved)
-        if dataset.vocabulary is not None:  # text: embedding and output sizes default to the vocabulary's
-            from .data.text import fill_vocabulary_sizes
-
-            for layers in (config.model.layers, resolved["model"]["layers"]):
-                fill_vocabulary_sizes(layers, len(dataset.vocabulary))
-        shapes, label_shape = (dataset.input_shape, dataset.num_classes), dataset.label_shape
-    elif data.get("sequence") is not None:  # images read row by row: (C, H, W) -> (H, C*W)
-        from .data.prepare import sequence_shape
-
-        shapes = sequence_shape(shapes[0], data["sequence"]), shapes[1]
-    input_shape, num_classes = shapes
-    check_model_shapes(config, input_shape, num_classes=num_classes, label_shape=label_shape)
-    check_augment(config, input_shape)
-    return config, resolved, input_shape, num_classes, label_shape
-
-
-def cmd_summary(args) -> int:
-    from .model import Sequential
-
-    _, resolved, input_shape, num_classes, _ = _config_and_shapes(args)
-    model = Sequential.from_config(resolved["model"], input_shape=input_shape, rng=resolved["seed"])
-    print(f"{resolved['name']}: data '{resolved['data']['dataset']}', {num_classes} classes, loss {resolved['model']['loss']}")
-    model.summary(input_shape)
-    return EXIT_OK
-
-
-def cmd_gradcheck(args) -> int:
-    import numpy as np
-
-    from .gradcheck import BAD, VERDICT_LEGEND, gradcheck_report, random_input, verdict
-    from .losses import make_loss
-    from .model import Sequential
-
-    _, resolved, input_shape, num_classes, label_shape = _config_and_shapes(args)
-    # Random inputs of the data's shape, not real examples: flat image backgrounds make max-pool
-    # windows tie, where a finite difference measures nothing meaningful.
-    rng = np.random.default_rng(args.seed)
-    model = Sequential.from_config(resolved["model"], input_shape=input_shape, rng=resolved["seed"])
-    x = random_input(model[0], rng, (args.batch_size, *input_shape))  # valid indices for an Embedding
-    y = rng.integers(0, num_classes, size=(args.batch_size, *label_shape))
-    model.astype(np.float64)
-    loss = make_loss(resolved["model"]["loss"])
-    report = gradcheck_report(model, loss, x, y, samples=args.samples, seed=args.seed)
-
-    rows = [(group, name, error, getattr(errors, "skipped", {}).get(name, 0))
-            for group, errors in report.items() for name, error in errors.items()]
-    width = max(len(group) for group, *_ in rows)
-    sampled = "every element" if args.samples == 0 else f"{args.samples} elements per array"
-    print(f"gradient check of '{resolved['name']}' in float64: {args.batch_size} random inputs of shape "
-          f"{tuple(input_shape)}")
-    print(f"layers: every element, model: {sampled}")
-    print(f"{'layer':<{width}}  {'array':<10}  {'rel. error':>10}  verdict")
-    failed = 0
-    for group, name, error, skipped in rows:
-        failed += verdict(error) == "FAIL"
-        note = f" ({skipped} unresolved skipped)" if skipped else ""
-        print(f"{group:<{width}}  {name:<10}  {error:>10.2e}  {verdict(error)}{note}")
-    print(VERDICT_LEGEND)
-    if args.plot:
-        from .plot import gradcheck_command
-
-        print(f"plot: {gradcheck_command(report, args.plot, title=resolved['name'])}")
-    if failed:
-        print(f"layernet gradcheck: {failed} gradient(s) with a relative error above {BAD:g}", file=sys.stderr)
-        return EXIT_FAILED
-    print(f"all {len(rows)} gradients within {BAD:g}")
-    return EXIT_OK
-
-
-def cmd_plot(args) -> int:
-    if args.watch:
-        if len(args.run_dirs) != 1 or args.metric is not None:
-            raise UsageError("plot --watch: give one RUN_DIR and no --metric (see 'layernet plot --help')")
-        from .plot import watch_run
-
-        if not Path(args.run_dirs[0]).is_dir():
-            raise ValueError(f"{args.run_dirs[0]}: no such run directory (expected a directory that `layernet train` writes)")
-        print(f"layernet plot: watching {args.run_dirs[0]} until the run ends (Ctrl-C to stop)", file=sys.stderr)
-        print(watch_run(args.run_dirs[0], args.output, args.interval, args.idle,
-                        on_draw=lambda path: print(f"redrawn {path}", file=sys.stderr, flush=True)))
-        return EXIT_OK
-    from .plot import plot_command
-
-    print(plot_command(args.run_dirs, out=args.output, metric=args.metric))
-    return EXIT_OK
-
-
-def cmd_data(args) -> int:
-    from .data import dataset_files, download_dataset, missing_hint, verify
-
-    options = {} if args.path is None else {"path": args.path}
-    if args.action == "path":
-        files = dataset_files(args.dataset, args.root, **options)
-        if not files:
-            print(f"{args.dataset}: no files needed (embedded in the package, generated, or named by data.path)")
-        for path in files:
-            print(path)
-        return EXIT_OK
-    if args.action == "download":
-        print(f"layernet data download: fetching what is missing of {args.dataset} (MD5-checked)", file=sys.stderr)
-        fetched = download_dataset(args.dataset, args.root, **options)
-        for path in fetched:
-            print(path)
-        if not fetched:
-            print(f"layernet data download: nothing to fetch: every file of {args.dataset} is there "
-                  f"(or it needs none)", file=sys.stderr)
-        return EXIT_OK
-    checks = verify(args.dataset, args.root, **options)
-    for check in checks:
-        print(f"{'ok' if check.ok else 'FAIL':<4}  {check.path}: {check.detail}")
-    hint = missing_hint(args.dataset, args.root, **options)
-    if hint is not None:
-        print(f"layernet data verify: {hint}", file=sys.stderr)
-    return EXIT_OK if all(check.ok for check in checks) else EXIT_FAILED
-
-
-def cmd_sample(args) -> int:
-    from .sample import sample
-
-    print(sample(args.run_dir, length=args.length, prime=args.prime, temperature=args.temperature, seed=args.seed))
-    return EXIT_OK
-
-
-def add_sample_parser(commands) -> None:
-    """``layernet sample RUN_DIR --length 300 --prime "The " --temperature 0.8 --seed 0``."""
-    sample = commands.add_parser("sample", help="print text generated by a trained character model",
-                                 description="Generate text from RUN_DIR's character model (trained with dataset: "
-                                             "text): PRIME, then LENGTH characters drawn one at a time from the "
-                                             "model's softmax at TEMPERATURE. The same seed gives the same text.")
-    sample.add_argument("run_dir", metavar="RUN_DIR")
-    sample.add_argument("--length", type=_count, default=300, metavar="N", help="characters to generate (default 300)")
-    sample.add_argument("--prime", default="", metavar="TEXT", help="text to start from (default: none)")
-    sample.add_argument("--temperature", type=_positive_float, default=1.0, metavar="T",
-                        help="softmax temperature > 0 (default 1.0; lower is more conservative)")
-    sample.add_argument("--seed", type=_count, default=0, help="seed of the draws (default 0)")
-    sample.set_defaults(func=cmd_sample)
-
-
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -314,6 +130,9 @@ def _positive_float(text: str) -> float:
 # ------------------------------------------------------------------ parser
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
+    from .cli_config import cmd_gradcheck, cmd_summary
+    from .cli_data import cmd_data
+    from .cli_run_dir import add_sample_parser, cmd_eval, cmd_plot
 
     parser = _Parser(prog="layernet", description="Train, check and inspect layernet models from YAML run configs.")
     parser.add_argument("--version", action="version", version=f"layernet {__version__}")

@@ -17,6 +17,10 @@ gradients both lie below the finite difference's round-off floor, ``ROUND_OFF_UL
 scale / h`` with ``scale`` the magnitude of the checked scalar, is reported as 0.0. Its true
 gradient is zero (a bias right before batch norm), the finite difference sees only round-off,
 and the relative error of round-off against an exact 0 would be ~1.
+
+The centred differences themselves are in ``layernet.numeric_gradients`` and the verdict bands
+(``BAD``, ``verdict``, ``VERDICT_LEGEND``) in ``layernet.gradcheck_verdict``; both are importable
+from here.
 """
 
 from __future__ import annotations
@@ -25,32 +29,9 @@ import copy
 
 import numpy as np
 
-from ._finite_difference import GOOD, ROUND_OFF_ULPS, _call, find_unresolved, round_off_floor
-
-BAD = 1e-5
-#: What each verdict band means, for ``layernet gradcheck`` (lines of at most 80 columns).
-VERDICT_LEGEND = f"""\
-verdicts: the relative error max(|a - n| / max(1e-8, |a| + |n|)) of the
-analytic gradient a against the centred difference n, both in float64
-  ok     below {GOOD:g}: the backward pass is right
-  check  {GOOD:g} to {BAD:g}: right or nearly; look closer if it grows with
-         another seed. Round-off on gradient elements near 0 puts correct
-         layers here: wide layers, kinks (ReLU at 0, max-pool ties), and a
-         batch-norm input: nudging one value moves its channel's mean and
-         variance, so every output of the channel adds round-off to n, while
-         the exact dx = gamma / std * (dout - mean(dout) - x_hat *
-         mean(dout * x_hat)), a difference of nearly equal terms, is small
-  FAIL   above {BAD:g}: a bug in the backward pass (exit code 1)
-  an error of exactly 0 means both gradients are round-off: the true
-  gradient is 0 (a bias right before batch norm)
-  "k unresolved skipped": k elements left out of the error: n moves between
-  steps h, h/2, h/4 by at least half its difference from a (a kink such as
-  ReLU at 0 within the step, or round-off on a gradient near 0)"""
-
-
-def verdict(error: float) -> str:
-    """``"ok"`` below ``GOOD``, ``"check"`` up to ``BAD``, ``"FAIL"`` above it or not finite."""
-    return "ok" if error < GOOD else "check" if error <= BAD else "FAIL"
+from ._finite_difference import GOOD, ROUND_OFF_ULPS, find_unresolved, round_off_floor  # noqa: F401  (GOOD: importable from here)
+from .gradcheck_verdict import BAD, VERDICT_LEGEND, verdict  # noqa: F401  (importable from here)
+from .numeric_gradients import numerical_gradient, numerical_gradient_array
 
 
 def rel_error(a, b) -> float:
@@ -79,48 +60,6 @@ def compare(analytic, numeric, scale: float, h: float = 1e-5) -> float:
     if analytic.size and max(np.abs(analytic).max(), np.abs(numeric).max()) < floor:
         return 0.0
     return rel_error(analytic, numeric)
-
-
-def numerical_gradient(f, x: np.ndarray, h: float = 1e-5, indices=None) -> np.ndarray:
-    """Centred-difference gradient of a scalar function ``f()`` w.r.t. the array ``x``.
-
-    ``x`` is perturbed in place (one element at a time) and restored; ``f`` takes no arguments
-    (or ``x``) and must read ``x``. Returns a float64 array of x's shape. With ``indices`` (flat
-    indices into x) only those elements are computed; the rest of the result stays 0.
-    """
-    grad = np.zeros(x.shape, dtype=np.float64)
-    flat = x.reshape(-1)  # a view as long as x is contiguous
-    if not np.shares_memory(flat, x):
-        raise ValueError("numerical_gradient: x must be a contiguous array (it is perturbed in place)")
-    for i in range(flat.size) if indices is None else indices:
-        old = flat[i]
-        flat[i] = old + h
-        plus = float(_call(f, x))
-        flat[i] = old - h
-        minus = float(_call(f, x))
-        flat[i] = old
-        grad.reshape(-1)[i] = (plus - minus) / (2 * h)
-    return grad
-
-
-def numerical_gradient_array(f, x: np.ndarray, dout: np.ndarray, h: float = 1e-5) -> np.ndarray:
-    """Centred-difference gradient of ``sum(f(x) * dout)`` w.r.t. ``x``, for array-valued ``f``."""
-    dout = np.asarray(dout, dtype=np.float64)
-    grad = np.zeros(x.shape, dtype=np.float64)
-    flat = x.reshape(-1)
-    if not np.shares_memory(flat, x):
-        raise ValueError("numerical_gradient_array: x must be a contiguous array (it is perturbed in place)")
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + h
-        plus = np.array(_call(f, x), dtype=np.float64)  # copies: f may return a view of x
-        flat[i] = old - h
-        minus = np.array(_call(f, x), dtype=np.float64)
-        flat[i] = old
-        # Difference the outputs first, then weight by dout: outputs that do not depend on x_i
-        # cancel exactly, so round-off comes only from the outputs x_i actually moves.
-        grad.reshape(-1)[i] = np.sum((plus - minus) * dout) / (2 * h)
-    return grad
 
 
 class Errors(dict):

@@ -23,6 +23,10 @@ Seeding: ``seed`` fixes the validation split (and the spiral's points), the init
 (``Sequential.from_config(rng=seed)``) and the trainer's shuffling, so the same config gives the
 same history and parameters bit for bit, and ``run(config, resume=run_dir)`` continues an
 interrupted run to the same result as an uninterrupted one.
+
+``summary.json`` and the closing line are built in ``layernet.run_summary``; which config keys a
+resume may change (``RESUME_SAFE``, ``check_resume_config``) is ``layernet.resume_check``. Both are
+importable from here as before.
 """
 
 from __future__ import annotations
@@ -31,7 +35,6 @@ import contextlib
 import datetime
 import importlib.util
 import json
-import platform
 import sys
 from pathlib import Path
 
@@ -41,6 +44,8 @@ from ._io import atomic_write
 from .checkpoint import load_checkpoint, load_model_state
 from .interrupt import deferred_sigint
 from .progress import resolve_mode
+from .resume_check import RESUME_SAFE, _config_name, check_resume_config  # noqa: F401  (RESUME_SAFE: importable from here)
+from .run_summary import _summary, _test_best, _write_json, display_path, result_line
 from .trainer import CallbackError, CheckpointError, Trainer, TrainingDiverged
 
 # Not ``layernet/run.py``: a submodule named ``run`` would shadow the function ``layernet.run``.
@@ -148,147 +153,6 @@ def create_run_dir(pattern: str, name: str, now: datetime.datetime | None = None
     raise ValueError(f"output.dir: {base} and 998 numbered variants exist already")
 
 
-def _versions() -> dict:
-    import numba
-
-    from . import __version__
-
-    return {"layernet": __version__, "numpy": np.__version__, "numba": numba.__version__,
-            "python": platform.python_version()}
-
-
-def _clean(value):
-    """JSON-safe: NaN/inf -> None, numpy scalars -> Python."""
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, (np.integer, np.floating)):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
-
-
-def _write_json(path: Path, data: dict) -> None:
-    with atomic_write(path) as handle:
-        json.dump(_clean(data), handle, indent=2)
-        handle.write("\n")
-
-
-_REASONS = {
-    "running": "the run is in progress (or was killed)",
-    "completed": "all epochs ran",
-    "early_stopping": "early stopping: the monitored metric stopped improving",
-    "interrupted": "interrupted (Ctrl-C)",
-    "stopped": "a callback stopped training",
-}
-
-
-def _summary(cfg, trainer: Trainer, status: str, reason: str | None, test: dict | None, resumed: int) -> dict:
-    history = trainer.history
-    best_row = next((row for row in history.rows if row["epoch"] == trainer.best_epoch), None)
-    return {
-        "name": cfg["name"], "status": status, "stopped_early": status != "completed",
-        "stop_reason": reason or _REASONS.get(status, status),
-        "epochs_run": len(history), "epochs": trainer.epochs, "steps": trainer.step,
-        "monitor": trainer.monitor, "best_epoch": trainer.best_epoch or None, "best_value": trainer.best_value,
-        "best_val_loss": best_row["val_loss"] if best_row else None,
-        "best_val_acc": best_row["val_acc"] if best_row else None,
-        "final": history.rows[-1] if history.rows else None,
-        "test_loss": test["loss"] if test else None, "test_acc": test["acc"] if test else None,
-        "test_checkpoint": test["checkpoint"] if test else None,
-        "last_checkpoint": None if trainer.last_checkpoint is None else
-        {"epoch": trainer.last_checkpoint[0], "step": trainer.last_checkpoint[1]},
-        "wall_time_s": trainer.wall_time, "resumed": resumed, "versions": _versions(),
-        **({k: test[k] for k in ("per_class_accuracy", "confusion_matrix", "confusion_split") if k in test}
-           if test else {}),
-    }
-
-
-def _test_best(trainer: Trainer, run_dir: Path, dataset) -> dict | None:
-    """Evaluate the best checkpoint (else the last one) on the test split, if there is one, with
-    the per-class accuracy and confusion matrix of a classification run."""
-    if dataset.x_test is None:
-        return None
-    for which in ("best", "last"):
-        path = run_dir / "checkpoints" / f"{which}.npz"
-        if path.is_file():
-            load_model_state(trainer.model, load_checkpoint(path))
-            result = {**trainer.evaluate(dataset.x_test, dataset.y_test), "checkpoint": which}
-            return {**result, **_per_class(trainer.model, dataset.x_test, dataset.y_test, dataset, "test")}
-    return None
-
-
-def _per_class(model, x, y, dataset, split: str) -> dict:
-    """``per_class_accuracy``, ``confusion_matrix`` and ``confusion_split`` for integer labels and
-    (N, C) class scores; ``{}`` otherwise (a regression run)."""
-    from .metrics import confusion_counts, per_class_accuracy
-
-    y = np.asarray(y)
-    names = [str(name) for name in (dataset.class_names or [])]
-    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer) or not names:
-        return {}
-    scores = model.predict(x)
-    if scores.ndim != 2 or scores.shape[1] != len(names):
-        return {}
-    matrix = confusion_counts(y, scores.argmax(axis=1), len(names))
-    return {"per_class_accuracy": dict(zip(names, per_class_accuracy(matrix))),
-            "confusion_matrix": matrix.tolist(), "confusion_split": split}
-
-
-#: Keys a resume may change: how long to train (``trainer.epochs``, which is also the schedule's
-#: length, see ``Schedule.stretch``), what to print, where output goes and where the (checksummed)
-#: data files are found. Anything else would make the resumed run another run than its checkpoint's.
-RESUME_SAFE = (("trainer", "epochs"), ("trainer", "verbose"), ("output",), ("data", "root"), ("data", "download"))
-_SAFE_TEXT = "trainer.epochs, trainer.verbose, output.*, data.root and data.download"
-
-
-def _config_name(config) -> str:
-    return str(config) if isinstance(config, (str, Path)) else "the given config"
-
-
-def _differences(new, old, path=()):
-    """Yield the paths (tuples of keys and list indices) where two resolved configs differ, in ``new``'s order."""
-    if isinstance(new, dict) and isinstance(old, dict):
-        for key in [*new, *(k for k in old if k not in new)]:
-            yield from _differences(new.get(key, _MISSING), old.get(key, _MISSING), (*path, key))
-    elif isinstance(new, list) and isinstance(old, list) and len(new) == len(old):
-        for index, (a, b) in enumerate(zip(new, old)):
-            yield from _differences(a, b, (*path, index))
-    elif new != old:
-        yield path
-
-
-_MISSING = object()
-
-
-def _get(node, path):
-    for key in path:
-        node = node.get(key, _MISSING) if isinstance(node, dict) else node[key]
-    return node
-
-
-def check_resume_config(cfg: dict, stored: dict, overrides, *, config_name: str, run_dir: Path) -> None:
-    """Refuse to resume with a config (``config_name`` and ``overrides``, resolved into ``cfg``) that
-    differs from the run's own (``stored``) in a key outside ``RESUME_SAFE``: a one-line ValueError
-    naming the first such key, both values and where the change came from."""
-    from .config.overrides import parse_override
-
-    for path in _differences(cfg, stored):
-        if any(path[:len(safe)] == safe for safe in RESUME_SAFE):
-            continue
-        dotted = "".join(f"[{key}]" if isinstance(key, int) else f".{key}" for key in path).lstrip(".")
-        source = next((f"override {text!r}" for text in reversed(list(overrides))
-                       if path[:len(key := tuple(int(p) if p.isdigit() else p for p in parse_override(text)[0]))]
-                       == key), config_name)
-        show = (lambda value: "(absent)" if value is _MISSING else repr(value))
-        raise ValueError(
-            f"--resume {display_path(run_dir)}: {source} changes {dotted} from {show(_get(stored, path))} to "
-            f"{show(_get(cfg, path))}; only {_SAFE_TEXT} may change on resume (without CONFIG the run's own "
-            "config.yaml is used)")
-
-
 class RunInterrupted(KeyboardInterrupt):
     """Ctrl-C stopped ``run``; ``run_dir`` is the run directory (resumable when it holds
     ``checkpoints/last.npz``). A ``KeyboardInterrupt``, so code that catches that still does."""
@@ -296,29 +160,6 @@ class RunInterrupted(KeyboardInterrupt):
     def __init__(self, run_dir: Path):
         super().__init__(str(run_dir))
         self.run_dir = Path(run_dir)
-
-
-def display_path(path) -> str:
-    """``path`` relative to the working directory when it lies inside it, else absolute."""
-    path = Path(path)
-    with contextlib.suppress(ValueError):
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    return str(path)
-
-
-def result_line(summary: dict, run_dir) -> str:
-    """The one line a finished run ends with: the test score of the checkpoint it came from,
-    that checkpoint's epoch, and the run directory (the best validation score without a test split)."""
-    where = f"run directory {display_path(run_dir)}"
-    if summary.get("test_acc") is not None:
-        which = summary["test_checkpoint"]
-        epoch = summary["best_epoch"] if which == "best" else (summary["last_checkpoint"] or {}).get("epoch")
-        return (f"test acc {summary['test_acc']:.4f}, loss {summary['test_loss']:.4f} "
-                f"({which} checkpoint, epoch {epoch}); {where}")
-    if summary.get("best_epoch") is not None and summary.get("best_value") is not None:
-        return (f"best {summary['monitor']} {summary['best_value']:.4f} at epoch {summary['best_epoch']} "
-                f"(no test split); {where}")
-    return where
 
 
 def run(config=None, resume=None, *, overrides=(), verbose=None) -> Path:

@@ -1,4 +1,5 @@
-"""2-D convolution layer."""
+"""2-D convolution layer (``Conv2d``); its Winograd path is in ``conv_winograd.py``, its dilated and
+grouped path in ``conv_general.py``."""
 
 from __future__ import annotations
 
@@ -16,10 +17,10 @@ from ..kernels.conv import (
     pad_channels_last,
     rows_to_nchw,
 )
-from ..kernels.winograd import winograd_dout, winograd_input, winograd_input_grad, winograd_output
 from ..registry import LAYERS
 from .base import Layer
 from .conv_general import general_backward, general_forward
+from .conv_winograd import winograd_backward, winograd_forward
 
 #: Images per im2col chunk: the column matrix of a chunk is reused (and recomputed in backward)
 #: instead of holding the columns of the whole batch.
@@ -34,8 +35,6 @@ WINOGRAD_MIN_CHANNELS = 32
 WINOGRAD_MIN_SIZE = 16384
 #: Output tiles (2x2) per Winograd chunk: the transformed input of a chunk is 16*C*tiles values.
 WINOGRAD_CHUNK_TILES = 2048
-#: Winograd's filter transform G (4x3); U = G g G^T for each 3x3 filter g.
-_WINOGRAD_G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
 
 
 @LAYERS.register("conv2d")
@@ -54,7 +53,7 @@ class Conv2d(Layer):
     Computation: one input channel at stride 1 uses a direct kernel (each tap one long
     multiply-add over the output plane); 3x3 filters at stride 1 with many input channels
     (``WINOGRAD_MIN_CHANNELS``, ``WINOGRAD_MIN_SIZE``) use Winograd F(2x2, 3x3) (16 matrix
-    products per chunk of images, 2.25x fewer multiplies; kernels/winograd.py); everything else an im2col product per chunk of
+    products per chunk of images, 2.25x fewer multiplies; layers/conv_winograd.py); everything else an im2col product per chunk of
     ``CHUNK_IMAGES`` images with the columns recomputed in backward (see kernels/conv.py).
 
     ``dilation`` (d) and ``groups`` (G), as PyTorch: taps are d apart, W[f, c, kh, kw] reads
@@ -164,7 +163,7 @@ class Conv2d(Layer):
             direct_forward(xp.reshape(n, -1), W[:, 0], b, wp, out, acc)
             self.save_cache(x.shape, x_dtype, xp, W)
         elif self._winograd(oh, ow):
-            self._winograd_forward(x, W, b, out)
+            winograd_forward(x, W, b, out, self._p, self._winograd_plan(x, *out.shape[2:]))
             self.save_cache(x.shape, x_dtype, x, W)
         else:
             self._im2col_forward(x, W, b, out)
@@ -219,7 +218,7 @@ class Conv2d(Layer):
         elif self._direct():
             dW, dx = self._direct_backward(x_shape, x, W, dout)
         elif self._winograd(oh, ow):
-            dW, dx = self._winograd_backward(x, W, dout)
+            dW, dx = winograd_backward(x, W, dout, self._p, self._winograd_plan(x, *dout.shape[2:]), self.needs_input_grad)
         else:
             dW, dx = self._im2col_backward(x, W, dout)
         self.set_grad("W", dW)
@@ -274,46 +273,3 @@ class Conv2d(Layer):
         """(tile rows, tile columns, images per chunk) for input x and output (OH, OW)."""
         th, tw = -(-oh // 2), -(-ow // 2)
         return th, tw, max(1, min(x.shape[0], WINOGRAD_CHUNK_TILES // (th * tw)))
-
-    @staticmethod
-    def _winograd_filters(W):
-        """U (16, F, C): G g G^T of every filter g = W[f, c], element (a, b) at index 4*a + b."""
-        g = _WINOGRAD_G.astype(W.dtype)
-        f, c = W.shape[:2]
-        return np.ascontiguousarray(np.einsum("ai,fcij,bj->abfc", g, W, g).reshape(16, f, c))
-
-    def _winograd_forward(self, x, W, b, out):
-        (ph, pw), (n, c), f = self._p, x.shape[:2], self.out_channels
-        th, tw, chunk = self._winograd_plan(x, *out.shape[2:])
-        ut = self._winograd_filters(W)
-        vbuf = np.empty(16 * c * chunk * th * tw, dtype=x.dtype)
-        mbuf = np.empty(16 * f * chunk * th * tw, dtype=x.dtype)
-        for n0 in range(0, n, chunk):
-            tiles = min(chunk, n - n0) * th * tw
-            v, m = vbuf[: 16 * c * tiles].reshape(16, c, tiles), mbuf[: 16 * f * tiles].reshape(16, f, tiles)
-            winograd_input(x, n0, ph, pw, th, tw, v)
-            batched(lambda k, _: np.matmul(ut[k], v[k], out=m[k]), 16)  # M[k] = U[k] @ V[k]
-            winograd_output(m, b, n0, th, tw, out)
-
-    def _winograd_backward(self, x, W, dout):
-        (ph, pw), (n, c), f = self._p, x.shape[:2], self.out_channels
-        th, tw, chunk = self._winograd_plan(x, *dout.shape[2:])
-        u = np.ascontiguousarray(self._winograd_filters(W).transpose(0, 2, 1))  # (16, C, F)
-        vbuf = np.empty(16 * c * chunk * th * tw, dtype=x.dtype)
-        gbuf = np.empty(16 * f * chunk * th * tw, dtype=x.dtype)
-        dvbuf = np.empty_like(vbuf) if self.needs_input_grad else None
-        du = np.zeros((16, f, c), dtype=x.dtype)
-        dx = np.empty(x.shape, dtype=x.dtype) if self.needs_input_grad else None
-        for n0 in range(0, n, chunk):
-            tiles = min(chunk, n - n0) * th * tw
-            v, mg = vbuf[: 16 * c * tiles].reshape(16, c, tiles), gbuf[: 16 * f * tiles].reshape(16, f, tiles)
-            winograd_input(x, n0, ph, pw, th, tw, v)
-            winograd_dout(dout, n0, th, tw, mg)
-            batched(lambda k, _: np.add(du[k], mg[k] @ v[k].T, out=du[k]), 16)  # dU[k] += Mg[k] @ V[k]^T
-            if dx is not None:
-                dv = dvbuf[: 16 * c * tiles].reshape(16, c, tiles)
-                batched(lambda k, _: np.matmul(u[k], mg[k], out=dv[k]), 16)  # dV[k] = U[k]^T @ Mg[k]
-                winograd_input_grad(dv, n0, ph, pw, th, tw, dx)
-        g = _WINOGRAD_G.astype(x.dtype)
-        dW = np.ascontiguousarray(np.einsum("ai,abfc,bj->fcij", g, du.reshape(4, 4, f, c), g))
-        return dW, dx

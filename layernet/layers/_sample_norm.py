@@ -2,7 +2,8 @@
 
 Both view the input as ``x (N, G, M)`` (G groups of M values per sample) with per-element
 ``scale``/``shift`` arrays ``(G, M)`` built from their own ``gamma``/``beta``; the math and its
-derivation are in ``layernet/kernels/groupnorm.py``.
+derivation are in ``layernet/kernels/groupnorm.py``. ``SampleNorm`` is their common layer: the
+subclass says how x is grouped and how gamma/beta spread over the groups.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels.groupnorm import group_norm_backward_input, group_norm_backward_params, group_norm_forward
+from .base import Layer
 
 #: Chunks of samples whose parameter-gradient sums are accumulated separately (in parallel) and then
 #: added: a fixed number, so the float results do not depend on the thread count.
@@ -40,3 +42,32 @@ def sample_norm_backward(cache, dout3: np.ndarray, need_dx: bool = True):
         dx = np.empty_like(x3)
         group_norm_backward_input(x3, dout3, scale, mean, inv_std, dx)
     return dx, dscale, dshift
+
+
+class SampleNorm(Layer):
+    """A norm with statistics per sample over groups of values (LayerNorm, GroupNorm), no running state.
+
+    Subclasses define ``_check(x) -> x`` (input validation), ``_grouped_shape(x_shape) -> (N, G, M)``,
+    ``_scale_shift(dtype, x_shape) -> (scale, shift)`` of shape (G, M) from gamma and beta, and
+    ``_param_grads(dscale, dshift) -> (dgamma, dbeta)`` folding the (G, M) sums back to the
+    parameters' shape. dx is returned in x's dtype; gamma and beta take no weight decay.
+    """
+
+    def forward(self, x, training=False):
+        x = self._check(x)
+        self.check_param_shapes()
+        dtype = self.compute_dtype(x)
+        x3 = np.ascontiguousarray(x, dtype=dtype).reshape(self._grouped_shape(x.shape))
+        scale, shift = self._scale_shift(dtype, x.shape)
+        out, cache = sample_norm_forward(x3, scale, shift, self.eps)
+        self.save_cache(x.shape, x.dtype, cache)
+        return out.reshape(x.shape)
+
+    def backward(self, dout):
+        x_shape, x_dtype, cache = self.pop_cache()
+        dout = self.check_dout(dout, x_shape, cache[0].dtype)
+        dx, dscale, dshift = sample_norm_backward(cache, dout.reshape(cache[0].shape), self.needs_input_grad)
+        dgamma, dbeta = self._param_grads(dscale, dshift)
+        self.set_grad("gamma", dgamma)
+        self.set_grad("beta", dbeta)
+        return None if dx is None else dx.reshape(x_shape).astype(x_dtype, copy=False)  # dx in x's dtype

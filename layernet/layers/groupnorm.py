@@ -6,12 +6,11 @@ import numpy as np
 
 from .._validation import check_int, check_positive, invalid_argument
 from ..registry import LAYERS
-from ._sample_norm import sample_norm_backward, sample_norm_forward
-from .base import Layer
+from ._sample_norm import SampleNorm
 
 
 @LAYERS.register("groupnorm")
-class GroupNorm(Layer):
+class GroupNorm(SampleNorm):
     """Group norm: out = gamma[c] * (x - mean) / sqrt(var + eps) + beta[c], statistics per (sample, group).
 
     Shapes: x (N, C, H, W) or (N, C) with C = num_channels; out has x's shape; params gamma (ones)
@@ -64,26 +63,21 @@ class GroupNorm(Layer):
             raise self.fail_shape(self._expected(), (None, *input_shape))
         return tuple(input_shape)
 
-    def forward(self, x, training=False):
+    def _check(self, x):
         x = self.check_input(x, ndim=(2, 4), expected=self._expected())
         if x.shape[1] != self.num_channels:
             raise self.fail_shape(self._expected(), x.shape)
-        self.check_param_shapes()
-        dtype = self.compute_dtype(x)
-        g, c = self.num_groups, self.num_channels
-        length = int(np.prod(x.shape[2:], dtype=np.int64))
-        x3 = np.ascontiguousarray(x, dtype=dtype).reshape(x.shape[0], g, -1)
-        scale = np.repeat(self.params["gamma"].astype(dtype), length).reshape(g, -1)
-        shift = np.repeat(self.params["beta"].astype(dtype), length).reshape(g, -1)
-        out, cache = sample_norm_forward(x3, scale, shift, self.eps)
-        self.save_cache(x.shape, x.dtype, cache)
-        return out.reshape(x.shape)
+        return x
 
-    def backward(self, dout):
-        x_shape, x_dtype, cache = self.pop_cache()
-        dout = self.check_dout(dout, x_shape, cache[0].dtype)
-        dx, dscale, dshift = sample_norm_backward(cache, dout.reshape(cache[0].shape), self.needs_input_grad)
+    def _grouped_shape(self, x_shape):
+        return (x_shape[0], self.num_groups, -1)  # consecutive channels (and their positions) per group
+
+    def _scale_shift(self, dtype, x_shape):
+        length = int(np.prod(x_shape[2:], dtype=np.int64))  # positions per channel
+        g = self.num_groups
+        return (np.repeat(self.params["gamma"].astype(dtype), length).reshape(g, -1),
+                np.repeat(self.params["beta"].astype(dtype), length).reshape(g, -1))
+
+    def _param_grads(self, dscale, dshift):
         c = self.num_channels
-        self.set_grad("gamma", dscale.reshape(c, -1).sum(axis=1))
-        self.set_grad("beta", dshift.reshape(c, -1).sum(axis=1))
-        return None if dx is None else dx.reshape(x_shape).astype(x_dtype, copy=False)  # dx in x's dtype
+        return dscale.reshape(c, -1).sum(axis=1), dshift.reshape(c, -1).sum(axis=1)

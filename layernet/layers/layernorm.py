@@ -6,12 +6,11 @@ import numpy as np
 
 from .._validation import _is_int, check_positive, format_shape, invalid_argument
 from ..registry import LAYERS
-from ._sample_norm import sample_norm_backward, sample_norm_forward
-from .base import Layer
+from ._sample_norm import SampleNorm
 
 
 @LAYERS.register("layernorm")
-class LayerNorm(Layer):
+class LayerNorm(SampleNorm):
     """Layer norm: out = gamma * (x - mean) / sqrt(var + eps) + beta over the last axes, as PyTorch.
 
     ``normalized_shape`` is an int D or a tuple S of k ints: x (..., D) or (..., *S), any number
@@ -66,23 +65,17 @@ class LayerNorm(Layer):
             raise self.fail_shape(self._expected(), (None, *input_shape))
         return tuple(input_shape)
 
-    def forward(self, x, training=False):
+    def _check(self, x):
         x = self.check_input(x)
         if not self._fits(x.shape):
             raise ValueError(f"{self!r}: expected input of shape {self._expected()}, found {format_shape(x.shape)}")
-        self.check_param_shapes()
-        dtype = self.compute_dtype(x)
-        x3 = np.ascontiguousarray(x, dtype=dtype).reshape(-1, 1, self.params["gamma"].size)
-        scale = self.params["gamma"].astype(dtype).reshape(1, -1)
-        shift = self.params["beta"].astype(dtype).reshape(1, -1)
-        out, cache = sample_norm_forward(x3, scale, shift, self.eps)
-        self.save_cache(x.shape, x.dtype, cache)
-        return out.reshape(x.shape)
+        return x
 
-    def backward(self, dout):
-        x_shape, x_dtype, cache = self.pop_cache()
-        dout = self.check_dout(dout, x_shape, cache[0].dtype)
-        dx, dscale, dshift = sample_norm_backward(cache, dout.reshape(cache[0].shape), self.needs_input_grad)
-        self.set_grad("gamma", dscale.reshape(self._shape))
-        self.set_grad("beta", dshift.reshape(self._shape))
-        return None if dx is None else dx.reshape(x_shape).astype(x_dtype, copy=False)  # dx in x's dtype
+    def _grouped_shape(self, x_shape):
+        return (-1, 1, self.params["gamma"].size)  # each leading position is one group of prod(S) values
+
+    def _scale_shift(self, dtype, x_shape):
+        return (self.params["gamma"].astype(dtype).reshape(1, -1), self.params["beta"].astype(dtype).reshape(1, -1))
+
+    def _param_grads(self, dscale, dshift):
+        return dscale.reshape(self._shape), dshift.reshape(self._shape)

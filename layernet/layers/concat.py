@@ -8,7 +8,8 @@ from .._validation import _is_int, format_shape, invalid_argument
 from ..init import as_rng
 from ..registry import LAYERS, did_you_mean
 from .base import Layer
-from .stack import build_layers, chain_min_train_batch, check_layer_list, run_backward, run_forward, summary_rows, walk_shape
+from .stack import (build_layers, chain_min_train_batch, check_layer_list, run_backward, run_forward, summary_rows,
+                    walk_shape, with_input_shape)
 
 
 @LAYERS.register("concat")
@@ -108,10 +109,7 @@ class Concat(Layer):
     @classmethod
     def infer_config(cls, config, input_shape):
         """Record the per-sample input shape; ``from_config`` walks it through every branch."""
-        config = dict(config)
-        if input_shape is not None and config.get("input_shape") is None:
-            config["input_shape"] = list(input_shape)
-        return config
+        return with_input_shape(config, input_shape)
 
     @classmethod
     def from_config(cls, config, rng=None) -> "Concat":

@@ -111,3 +111,12 @@ def chain_min_train_batch(layers, input_shape) -> int:
         need = max(need, layer.min_train_batch(shape))
         shape = layer.output_shape(shape)
     return need
+
+
+def with_input_shape(config: dict, input_shape) -> dict:
+    """A container's config with its per-sample ``input_shape`` recorded (kept if already there), so
+    ``from_config`` can walk the shape through the inner layers and fill what they infer."""
+    config = dict(config)
+    if input_shape is not None and config.get("input_shape") is None:
+        config["input_shape"] = list(input_shape)
+    return config

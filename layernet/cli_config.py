@@ -29,7 +29,6 @@ def _config_and_shapes(args):
     shapes = known_shapes(data["dataset"], **{k: data[k] for k in DATASET_OPTIONS if data.get(k) is not None})
     label_shape = ()
     if shapes is None:
-        from . import trainer  # noqa: F401  (runner.py must be imported through trainer.py: they import each other)
         from .runner import load_run_data
 
         dataset = load_run_data(resolved)

@@ -6,9 +6,11 @@ config machinery) load on first use through ``__getattr__``.
 
 from __future__ import annotations
 
+from ._memory import keep_freed_memory
 from ._threads import configure_threads
 
 configure_threads()  # before any kernel or BLAS call: keep OpenBLAS and Numba from fighting over cores
+keep_freed_memory()  # each training step reuses the pages the previous step freed
 
 import importlib  # noqa: E402
 

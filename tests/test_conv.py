@@ -120,8 +120,8 @@ def test_matches_torch(rng, dtype, c, hw, k, s, p, n, bias):
 
 
 def test_partial_last_chunk_matches_reference(rng, monkeypatch):
-    """A batch that is not a multiple of the im2col chunk (5 images in chunks of 2)."""
-    monkeypatch.setattr(conv_module, "CHUNK_IMAGES", 2)
+    """A batch that is not a multiple of the im2col chunk (5 images of 30 pixels in chunks of 2)."""
+    monkeypatch.setattr(conv_module, "CHUNK_PIXELS", 60)
     layer, x = _layer_and_input(rng, 3, (6, 5), 3, 1, 1, 5, True, filters=4)
     dout = rng.standard_normal((5, 4, 6, 5))
     got = _run(layer, x, dout)

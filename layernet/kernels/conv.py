@@ -13,16 +13,16 @@ xp[n, c, oh*sh + kh, ow*sw + kw]`` (``xp`` is x inside a zero border of ``(ph, p
   pass: forward 5x5 5.6-6.1 -> 3.9 ms, 7x7 8.1-10.3 -> 6.1-6.8 ms; weight gradient 5x5 5.0-6.2
   -> 3.9-4.7 ms, 7x7 8.4-9.3 -> 6.2-6.8 ms).
 - **im2col, any channel count and stride** (``pad_channels_last``, ``im2col_rows``,
-  ``rows_to_nchw``, ``nchw_to_rows``, ``col2im_rows``): a chunk of images is copied into a
-  padded channels-last buffer ``(B, Hp, Wp*C)``; the column matrix has one row per output pixel
-  ``(b, oh, ow)`` and columns ordered ``(kh, kw, c)``, so each copy is a contiguous run of ``C``
-  (``KW*C`` at stride 1). The caller multiplies with numpy (BLAS).
+  ``rows_to_nchw``, ``col2im_rows``): a chunk of images is copied into a padded channels-last
+  buffer ``(B, Hp, Wp*C)``; the column matrix has one row per output pixel ``(b, oh, ow)`` and
+  columns ordered ``(kh, kw, c)``, so each copy is a contiguous run of ``C`` (``KW*C`` at
+  stride 1). The caller multiplies with numpy (BLAS); the backward's products read dout in its
+  NCHW layout directly, so only the forward's product needs a layout kernel (``rows_to_nchw``).
 
 All output and workspace arrays are allocated by the caller. Kernels are generic over float32
 and float64. The direct kernels run ``prange`` over images, and every image's
 outputs are written by one thread, so results do not depend on the number of threads. The
-im2col kernels (``pad_channels_last``, ``im2col_rows``, ``rows_to_nchw``, ``nchw_to_rows``,
-``col2im_rows``) are serial: the layer runs whole chunks (copies and products) in parallel,
+im2col kernels (``pad_channels_last``, ``im2col_rows``, ``rows_to_nchw``, ``col2im_rows``) are serial: the layer runs whole chunks (copies and products) in parallel,
 one chunk per thread (``layernet/_blas.py``).
 """
 
@@ -216,17 +216,6 @@ def rows_to_nchw(mat, bias, n0, out):
             bf = bias[f]
             for p in range(n_pix):
                 dst[p] = mat[b * n_pix + p, f] + bf
-
-
-@njit_kernel
-def nchw_to_rows(dout, n0, mat):
-    """mat[b*P + p, f] = dout[n0 + b, f, p]: dout (N, F, P) -> mat (B*P, F) for a chunk."""
-    n_filt, n_pix = dout.shape[1], dout.shape[2]
-    for b in range(mat.shape[0] // n_pix):
-        for p in range(n_pix):
-            dst = mat[b * n_pix + p]
-            for f in range(n_filt):
-                dst[f] = dout[n0 + b, f, p]
 
 
 @njit_kernel

@@ -13,7 +13,6 @@ from ..kernels.conv import (
     direct_backward,
     direct_forward,
     im2col_rows,
-    nchw_to_rows,
     pad_channels_last,
     rows_to_nchw,
 )
@@ -22,9 +21,13 @@ from .base import Layer
 from .conv_general import general_backward, general_forward
 from .conv_winograd import winograd_backward, winograd_forward
 
-#: Images per im2col chunk: the column matrix of a chunk is reused (and recomputed in backward)
-#: instead of holding the columns of the whole batch.
-CHUNK_IMAGES = 16
+#: Output pixels per im2col chunk (rounded to whole images, at least one): the column matrix of a
+#: chunk is reused (and recomputed in backward) instead of holding the columns of the whole batch.
+#: Small enough to stay in cache, large enough for an efficient product. Chosen from fwd+bwd timings
+#: of 16, 8, 4 and 2 images per chunk, interleaved in one process (float32, batch 128, 2 threads):
+#: against 16 images, 4 took 0.77x at 32x32 (32->32, 3x3), 0.86x at 16x16 (64->64), 0.86x at 14x14
+#: (32->64, 5x5), but 1.10x at 8x8, where 2 images took 1.28x: about 1,000 rows is the sweet spot.
+CHUNK_PIXELS = 1024
 #: 3x3 stride-1 convolutions with at least WINOGRAD_MIN_CHANNELS input channels and
 #: C*OH*OW >= WINOGRAD_MIN_SIZE use Winograd F(2x2, 3x3). Chosen from fwd+bwd timings against
 #: im2col (batch 128, float32, shared 2-core machine at load 7-9, so only the clear cases count):
@@ -54,7 +57,7 @@ class Conv2d(Layer):
     multiply-add over the output plane); 3x3 filters at stride 1 with many input channels
     (``WINOGRAD_MIN_CHANNELS``, ``WINOGRAD_MIN_SIZE``) use Winograd F(2x2, 3x3) (16 matrix
     products per chunk of images, 2.25x fewer multiplies; layers/conv_winograd.py); everything else an im2col product per chunk of
-    ``CHUNK_IMAGES`` images with the columns recomputed in backward (see kernels/conv.py).
+    ``CHUNK_PIXELS`` output pixels with the columns recomputed in backward (see kernels/conv.py).
 
     ``dilation`` (d) and ``groups`` (G), as PyTorch: taps are d apart, W[f, c, kh, kw] reads
     xp[n, c, i*sh + kh*dh, j*sw + kw*dw] (so OH = floor((H + 2*ph - dh*(KH-1) - 1) / sh) + 1), and the
@@ -177,10 +180,14 @@ class Conv2d(Layer):
         xp[:, ph : ph + h, pw : pw + w] = x[:, 0]
         return xp
 
+    def _pixels_out(self, shape) -> int:
+        oh, ow = self._spatial_out(shape)
+        return oh * ow
+
     def _workspace(self, x):
         """Chunk size, (OH, OW) and one zeroed padded channels-last buffer (B, Hp, Wp*C) per worker."""
         (ph, pw), (n, c, h, w) = self._p, x.shape
-        chunk = min(CHUNK_IMAGES, n)
+        chunk = min(n, max(1, round(CHUNK_PIXELS / self._pixels_out(x.shape))))
         xpc = [np.zeros((chunk, h + 2 * ph, (w + 2 * pw) * c), dtype=x.dtype) for _ in range(workers())]
         return chunk, self._spatial_out(x.shape), xpc
 
@@ -237,16 +244,20 @@ class Conv2d(Layer):
         return dW, dx
 
     def _im2col_backward(self, x, W, dout):
-        """One job per chunk, as in forward; dW sums the chunks' parts in chunk order."""
+        """One job per chunk, as in forward. Per image n of a chunk, with cols_n (P, K) its column
+        matrix: dW_mat (F, K) += dout[n] (F, P) @ cols_n and dcols_n (P, K) = dout[n]^T @ W_mat,
+        both straight from dout's NCHW layout (the products read dout[n] as is or transposed).
+        dW sums each chunk's images, then the chunks, in a fixed order."""
         (kh, kw), (sh, sw), (ph, pw) = self._k, self._s, self._p
         n, c = x.shape[:2]
         f = self.out_channels
         chunk, (oh, ow), xpc = self._workspace(x)
-        w_mat_t = W.reshape(f, c, kh * kw).transpose(0, 2, 1).reshape(f, kh * kw * c)  # (F, K)
-        cols = [np.empty((chunk * oh * ow, kh * kw * c), dtype=x.dtype) for _ in xpc]
-        dmat = [np.empty((chunk * oh * ow, f), dtype=x.dtype) for _ in xpc]
+        k = kh * kw * c
+        w_mat = W.transpose(0, 2, 3, 1).reshape(f, k)  # (F, K), K ordered (kh, kw, c) as the columns
+        cols = [np.empty((chunk, oh * ow, k), dtype=x.dtype) for _ in xpc]
+        dw_images = [np.empty((chunk, f, k), dtype=x.dtype) for _ in xpc]
         n_chunks = -(-n // chunk)
-        dw_parts = np.empty((n_chunks, kh * kw * c, f), dtype=x.dtype)
+        dw_parts = np.empty((n_chunks, f, k), dtype=x.dtype)
         dx = np.empty(x.shape, dtype=x.dtype) if self.needs_input_grad else None
         dxpc = [np.empty_like(buf) for buf in xpc] if self.needs_input_grad else None
         dout3 = dout.reshape(n, f, oh * ow)
@@ -254,18 +265,17 @@ class Conv2d(Layer):
         def job(i, wk):
             n0 = i * chunk
             nb = min(chunk, n - n0)
-            rows = nb * oh * ow
+            cols_b, dout_b = cols[wk][:nb], dout3[n0 : n0 + nb]
             pad_channels_last(x, n0, ph, pw, xpc[wk][:nb])
-            im2col_rows(xpc[wk][:nb], c, kh, kw, sh, sw, oh, ow, cols[wk][:rows])
-            nchw_to_rows(dout3, n0, dmat[wk][:rows])
-            np.matmul(cols[wk][:rows].T, dmat[wk][:rows], out=dw_parts[i])
+            im2col_rows(xpc[wk][:nb], c, kh, kw, sh, sw, oh, ow, cols_b.reshape(nb * oh * ow, k))
+            np.matmul(dout_b, cols_b, out=dw_images[wk][:nb])
+            dw_images[wk][:nb].sum(axis=0, out=dw_parts[i])
             if dx is not None:
-                np.matmul(dmat[wk][:rows], w_mat_t, out=cols[wk][:rows])  # the columns' gradient
-                col2im_rows(cols[wk][:rows], kh, kw, sh, sw, oh, ow, ph, pw, dxpc[wk][:nb], n0, dx)
+                np.matmul(dout_b.transpose(0, 2, 1), w_mat, out=cols_b)  # the columns' gradient
+                col2im_rows(cols_b.reshape(nb * oh * ow, k), kh, kw, sh, sw, oh, ow, ph, pw, dxpc[wk][:nb], n0, dx)
 
         batched(job, n_chunks)
-        dw_mat = dw_parts.sum(axis=0)
-        dW = np.ascontiguousarray(dw_mat.reshape(kh, kw, c, f).transpose(3, 2, 0, 1))
+        dW = np.ascontiguousarray(dw_parts.sum(axis=0).reshape(f, kh, kw, c).transpose(0, 3, 1, 2))
         return dW, dx
 
     # ----------------------------------------------------------------- Winograd F(2x2, 3x3)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._io import load_npz, save_npz_atomic
-from .metrics import TrainingHistory
+from .history import TrainingHistory
 
 CHECKPOINT_FORMAT = 1
 

@@ -62,7 +62,8 @@ from .callbacks import CallbackList, CSVLogger, EarlyStopping, ModelCheckpoint
 from .checkpoint import load_checkpoint, load_model_state, save_checkpoint
 from .errors import CallbackError, CheckpointError, TrainingDiverged, TrainingError  # noqa: F401 (re-exported)
 from .interrupt import StopFlag, deferred_sigint
-from .metrics import TrainingHistory, check_metrics, metric_columns, metric_counts
+from .history import TrainingHistory
+from .metrics import check_metrics, metric_columns, metric_counts
 from .optim import clip_grad_norm
 from .progress import compile_notice, make_progress, resolve_mode
 

@@ -20,7 +20,7 @@ import math
 import warnings
 from pathlib import Path
 
-from ..metrics import monitor_mode
+from ..history import monitor_mode
 from .base import Callback
 from .monitor import check_monitor, improves
 

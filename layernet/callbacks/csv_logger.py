@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..metrics import STEP_COLUMNS, CsvLog, write_csv
+from ..csv_files import CsvLog, write_csv
+from ..history import STEP_COLUMNS
 from .base import Callback
 
 

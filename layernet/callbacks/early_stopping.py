@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from ..metrics import monitor_mode
+from ..history import monitor_mode
 from .base import Callback
 from .monitor import check_monitor, improves
 

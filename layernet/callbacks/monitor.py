@@ -3,14 +3,14 @@
 In mode ``max`` a value improves when ``value > best + min_delta`` (mode ``min``:
 ``value < best - min_delta``). The first finite value always improves; NaN never does.
 ``mode="auto"`` is max for a metric ending in ``acc``/``accuracy`` and min otherwise
-(``layernet.metrics.monitor_mode``).
+(``layernet.history.monitor_mode``).
 """
 
 from __future__ import annotations
 
 import math
 
-from ..metrics import HISTORY_COLUMNS
+from ..history import HISTORY_COLUMNS
 
 
 def improves(value: float, best: float, mode: str, min_delta: float = 0.0) -> bool:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..metrics import TrainingHistory
+from ..history import TrainingHistory
 
 RUN_FILES = ("history.csv", "steps.csv", "config.yaml", "summary.json")
 #: Keys of a history dict that hold per-step training losses rather than per-epoch values.
@@ -35,7 +35,7 @@ STEP_KEYS = ("steps", "step_loss", "step_losses", "loss_history")
 class RunCurves:
     """The curves of one run as float arrays: ``columns`` per epoch, ``steps`` per optimisation
     step (or None). Read-only input of the plots; the trainer's growing in-memory record is
-    ``layernet.metrics.TrainingHistory``, and ``as_run_curves`` turns one into the other.
+    ``layernet.history.TrainingHistory``, and ``as_run_curves`` turns one into the other.
 
     ``columns`` maps a column name (``"epoch"``, ``"train_loss"``, ``"val_acc"``, ...) to a float64
     array, all of one length; ``steps`` maps ``"step"``, ``"epoch"``, ``"loss"`` to arrays.

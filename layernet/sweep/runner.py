@@ -181,7 +181,8 @@ def _record(sweep_dir: Path, row: dict, result, metric: str, config: dict) -> No
     local = sweep_dir / "runs" / run_dir.name
     row["run_dir"] = f"runs/{run_dir.name}"
     if not (local / "summary.json").is_file() and result.get("summary"):  # ran on another machine
-        from ..metrics import HISTORY_COLUMNS, write_csv
+        from ..csv_files import write_csv
+        from ..history import HISTORY_COLUMNS
 
         local.mkdir(parents=True, exist_ok=True)
         with atomic_write(local / "config.yaml") as handle:

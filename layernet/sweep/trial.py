@@ -76,7 +76,7 @@ def _prepare(run_dir: Path):
 
 
 def _read(run_dir: Path) -> tuple[list[dict], dict]:
-    from ..metrics import read_csv
+    from ..csv_files import read_csv
 
     history = read_csv(run_dir / "history.csv") if (run_dir / "history.csv").is_file() else []
     summary = json.loads((run_dir / "summary.json").read_text()) if (run_dir / "summary.json").is_file() else {}

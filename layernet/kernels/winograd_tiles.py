@@ -40,21 +40,40 @@ from ._jit import njit_kernel
 
 
 @njit_kernel
+def _phased_columns(width, pw, m, wt, n_chan):
+    """Where image column w (0 <= w < width) of channel 0 lies in a phase-major padded row:
+    ((w' mod m)*Wt + w' // m)*C with w' = w + pw (channel c is c further)."""
+    place = np.empty(width, np.int64)
+    for w_ in range(width):
+        col = w_ + pw
+        place[w_] = ((col % m) * wt + col // m) * n_chan
+    return place
+
+
+@njit_kernel
+def _tile_columns(ow_n, m, run, n_filt):
+    """Where output column w of filter 0 lies in a row of tiles' (m, TW*F) block of one tile row
+    p: (w mod m)*TW*F + (w // m)*F (filter f is f further)."""
+    place = np.empty(ow_n, np.int64)
+    for w_ in range(ow_n):
+        place[w_] = (w_ % m) * run + (w_ // m) * n_filt
+    return place
+
+
+@njit_kernel
 def pad_phased(x, n0, ph, pw, m, xpc):
     """Copy images ``n0 .. n0+B-1`` of x (N, C, H, W) into xpc (B, Hq, m*Wt*C), padded, channels
     last and phase-major: x[n0 + b, c, h, w] goes to row h + ph at ((w' mod m)*Wt + w' // m)*C + c
     with w' = w + pw. Only the interior is written: the caller zeroes the buffer once and reuses it."""
     n_chan, height, width = x.shape[1], x.shape[2], x.shape[3]
-    wt = xpc.shape[2] // (m * n_chan)
+    place = _phased_columns(width, pw, m, xpc.shape[2] // (m * n_chan), n_chan)
     for b in range(xpc.shape[0]):
         for c in range(n_chan):
             for h in range(height):
                 src = x[n0 + b, c, h]
-                dst = xpc[b, h + ph]
-                for s in range(m):  # phase s: padded columns u*m + s
-                    first = (pw - s + m - 1) // m  # the first u whose column is inside the image
-                    for u in range(first, min(wt, (width + pw - s + m - 1) // m)):
-                        dst[(s * wt + u) * n_chan + c] = src[u * m + s - pw]
+                dst = xpc[b, h + ph, c:]
+                for w_ in range(width):
+                    dst[place[w_]] = src[w_]
 
 
 @njit_kernel
@@ -102,6 +121,7 @@ def output_tiles(mm, at, bias, n0, th_n, tw_n, out):
     run = tw_n * n_filt  # a row of tiles' values of one element: (tile, filter)
     half = np.empty((m, a, run), mm.dtype)  # A^T M for a row of tiles
     y = np.empty((m, m, run), mm.dtype)
+    place = _tile_columns(ow_n, m, run, n_filt)
     zero = mm.dtype.type(0)
     for b in range(mm.shape[1] // (th_n * run)):
         for th in range(th_n):
@@ -129,12 +149,13 @@ def output_tiles(mm, at, bias, n0, th_n, tw_n, out):
                             src = half[p, j]
                             for q in range(run):
                                 dst[q] += coef * src[q]
-            for f in range(n_filt):  # back to NCHW: whole output rows
-                for p in range(min(m, oh_n - th * m)):
+            for p in range(min(m, oh_n - th * m)):  # back to NCHW: whole output rows
+                yp = y[p].reshape(m * run)
+                for f in range(n_filt):
                     row = out[n0 + b, f, th * m + p]
-                    for tw in range(tw_n):
-                        for s in range(min(m, ow_n - tw * m)):
-                            row[tw * m + s] = y[p, s, tw * n_filt + f]
+                    src = yp[f:]
+                    for w_ in range(ow_n):
+                        row[w_] = src[place[w_]]
 
 
 @njit_kernel
@@ -144,18 +165,20 @@ def dout_tiles(dout, n0, at, th_n, tw_n, mg):
     m, a = at.shape
     n_filt, oh_n, ow_n = dout.shape[1], dout.shape[2], dout.shape[3]
     run = tw_n * n_filt
-    dy = np.zeros((m, m, run), dout.dtype)  # a row of tiles, (tile, filter) last
+    dy = np.zeros((m, m, run), dout.dtype)  # a row of tiles, (tile, filter) last; zeros beyond OW stay
+    place = _tile_columns(ow_n, m, run, n_filt)
     half = np.empty((a, m, run), dout.dtype)  # A dY
     zero = dout.dtype.type(0)
     for b in range(mg.shape[1] // (th_n * run)):
         for th in range(th_n):
             for p in range(m):
                 if th * m + p < oh_n:
+                    dyp = dy[p].reshape(m * run)
                     for f in range(n_filt):
                         row = dout[n0 + b, f, th * m + p]
-                        for tw in range(tw_n):
-                            for s in range(min(m, ow_n - tw * m)):
-                                dy[p, s, tw * n_filt + f] = row[tw * m + s]
+                        dst = dyp[f:]
+                        for w_ in range(ow_n):
+                            dst[place[w_]] = row[w_]
                 else:
                     for s in range(m):
                         for q in range(run):
@@ -197,6 +220,7 @@ def input_grad_tiles(dv, m, bt, th_n, tw_n, ph, pw, dxpc, n0, dx):
     wt = row_len // (m * n_chan)
     run = tw_n * n_chan
     rows = np.empty((a, row_len), dv.dtype)  # dV B^T, phase-major like the padded rows
+    place = _phased_columns(width, pw, m, wt, n_chan)
     zero = dv.dtype.type(0)
     for b in range(dxpc.shape[0]):
         g = dxpc[b]
@@ -229,9 +253,7 @@ def input_grad_tiles(dv, m, bt, th_n, tw_n, ph, pw, dxpc, n0, dx):
                             d[q] += coef * src[q]
         for c in range(n_chan):
             for h in range(height):
-                src = g[h + ph]
+                src = g[h + ph, c:]
                 dst = dx[n0 + b, c, h]
-                for s in range(m):
-                    first = (pw - s + m - 1) // m
-                    for u in range(first, min(wt, (width + pw - s + m - 1) // m)):
-                        dst[u * m + s - pw] = src[(s * wt + u) * n_chan + c]
+                for w_ in range(width):
+                    dst[w_] = src[place[w_]]

@@ -37,12 +37,18 @@ CHUNK_PIXELS = 1024
 #: at 16x16 (1.18-1.53x) and 16->32 or 3->32 at 32x32 (1.8-3x: the products have only C terms).
 WINOGRAD_MIN_CHANNELS = 32
 WINOGRAD_MIN_SIZE = 16384
-#: 5x5 stride-1 convolutions with at least TILES_5X5_MIN_CHANNELS input channels use Winograd
-#: F(2x2, 5x5) (layers/conv_winograd_tiles.py: 36 instead of 100 multiplies per 2x2 outputs), in
-#: chunks of TILES_CHUNK tiles. LeNet's 32->64 at 14x14 (batch 128, float32, fwd+bwd with dx, one
-#: thread, interleaved in one process): 0.85x im2col's time.
-TILES_5X5_MIN_CHANNELS = 16
-TILES_CHUNK = 256
+#: Winograd F(m x m, r x r) in chunks of tiles (layers/conv_winograd_tiles.py) for square stride-1
+#: filters with at least TILES_MIN_CHANNELS input channels: TILE_SIZES[r] is the m used for r x r
+#: filters (F(4x4, 3x3): 36 instead of 144 multiplies per 4x4 outputs; F(2x2, 5x5): 36 instead of
+#: 100 per 2x2). Fwd+bwd with dx against im2col, batch 128, float32, one thread, interleaved in one
+#: process (``python -m benchmarks.conv_paths``): 3x3 32->32 at 32x32 0.61x, 64->64 at
+#: 16x16 0.47x, 32->64 at 16x16 0.55x, 16->32 at 32x32 0.82x, 16->16 at 16x16 0.99x, 8->16 at
+#: 32x32 1.03x, 3->32 at 32x32 1.5x; 5x5 32->64 at 14x14 0.57x, 32->32 at 8x8 0.67x.
+TILE_SIZES = {3: 4, 5: 2}
+TILES_MIN_CHANNELS = 16
+#: Tiles per chunk: the chunk's transformed input and products, (m + r - 1)**2 * tiles * (C + F)
+#: values, stay in the core's cache (64, 128 and 256 within 5% of each other; 512 up to 1.2x slower).
+TILES_CHUNK = 128
 #: Output tiles (2x2) per Winograd chunk: the transformed input of a chunk is 16*C*tiles values.
 WINOGRAD_CHUNK_TILES = 2048
 
@@ -152,10 +158,14 @@ class Conv2d(Layer):
                 and c * oh * ow >= WINOGRAD_MIN_SIZE)
 
     def _tiles(self) -> bool:
-        return self._k == (5, 5) and self._s == (1, 1) and self.in_channels >= TILES_5X5_MIN_CHANNELS
+        """Winograd in chunks of tiles: square filters of a size in TILE_SIZES, stride 1, enough channels."""
+        kh, kw = self._k
+        return (kh == kw and kh in TILE_SIZES and self._s == (1, 1)
+                and self.in_channels >= TILES_MIN_CHANNELS)
 
     def _tile_plan(self, x_shape, out_hw, dtype) -> TilePlan:
-        return TilePlan(x_shape, 5, 2, self._p, out_hw, TILES_CHUNK, dtype)
+        r = self._k[0]
+        return TilePlan(x_shape, r, TILE_SIZES[r], self._p, out_hw, TILES_CHUNK, dtype)
 
     # ----------------------------------------------------------------- forward
     def forward(self, x, training=False):

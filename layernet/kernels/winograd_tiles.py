@@ -25,11 +25,11 @@ Layouts (one chunk of images, serial kernels: the layer runs one chunk per threa
 - ``out``/``dout``/``dx`` are NCHW. Tiles that hang over the bottom or right edge of an output
   whose size is not a multiple of m are computed in full and written only inside.
 
-The transforms work a row of tiles at a time (image b, tile row th): each small matrix product
-is done one coefficient at a time over a whole row of values (all TW tiles' channels, or
-filters), which the compiler vectorises, and the first half of the input transform (B^T down
-the columns) is shared by the overlapping patches of the row. Zero coefficients (half of B^T's)
-are skipped. Generic over float32 and float64.
+The transforms work a row of tiles at a time (image b, tile row th): every entry of a small
+matrix product is a weighted sum of whole rows of values (all TW tiles' channels, or filters),
+``_combine``, which skips zero coefficients and takes three rows per pass over the destination,
+and the first half of the input transform (B^T down the columns) is shared by the overlapping
+patches of the row. Generic over float32 and float64.
 """
 
 from __future__ import annotations
@@ -37,6 +37,66 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import njit_kernel
+
+
+@njit_kernel
+def _nonzeros(mat):
+    """(count (R,), index (R, K), value (R, K)): the nonzero entries of each row of mat (R, K)."""
+    rows, cols = mat.shape
+    count = np.zeros(rows, np.int64)
+    index = np.zeros((rows, cols), np.int64)
+    value = np.zeros((rows, cols), mat.dtype)
+    for i in range(rows):
+        for j in range(cols):
+            if mat[i, j] != 0:
+                index[i, count[i]] = j
+                value[i, count[i]] = mat[i, j]
+                count[i] += 1
+    return count, index, value
+
+
+@njit_kernel
+def _combine(dst, src, offsets, coefs, count, accumulate):
+    """dst[q] (+)= sum_{t < count} coefs[t] * src[offsets[t] + q] for every q < len(dst): assigned
+    unless ``accumulate`` (zeros when count is 0), three source rows per pass over dst."""
+    n = dst.shape[0]
+    if count == 0 and not accumulate:
+        for q in range(n):
+            dst[q] = 0
+    t = 0
+    while t < count:
+        add = accumulate or t > 0
+        if count - t >= 3:
+            c0, c1, c2 = coefs[t], coefs[t + 1], coefs[t + 2]
+            s0, s1 = src[offsets[t] : offsets[t] + n], src[offsets[t + 1] : offsets[t + 1] + n]
+            s2 = src[offsets[t + 2] : offsets[t + 2] + n]
+            if add:
+                for q in range(n):
+                    dst[q] += c0 * s0[q] + c1 * s1[q] + c2 * s2[q]
+            else:
+                for q in range(n):
+                    dst[q] = c0 * s0[q] + c1 * s1[q] + c2 * s2[q]
+            t += 3
+        elif count - t == 2:
+            c0, c1 = coefs[t], coefs[t + 1]
+            s0, s1 = src[offsets[t] : offsets[t] + n], src[offsets[t + 1] : offsets[t + 1] + n]
+            if add:
+                for q in range(n):
+                    dst[q] += c0 * s0[q] + c1 * s1[q]
+            else:
+                for q in range(n):
+                    dst[q] = c0 * s0[q] + c1 * s1[q]
+            t += 2
+        else:
+            c0 = coefs[t]
+            s0 = src[offsets[t] : offsets[t] + n]
+            if add:
+                for q in range(n):
+                    dst[q] += c0 * s0[q]
+            else:
+                for q in range(n):
+                    dst[q] = c0 * s0[q]
+            t += 1
 
 
 @njit_kernel
@@ -84,33 +144,26 @@ def input_tiles(xpc, n_chan, m, bt, th_n, tw_n, v):
     width = xpc.shape[2]
     wt = width // (m * n_chan)
     run = tw_n * n_chan
+    count, index, value = _nonzeros(bt)
+    column = np.empty(a, np.int64)  # where column l of every tile of a row starts in a phased row
+    for l in range(a):
+        column[l] = ((l % m) * wt + l // m) * n_chan
     rows = np.empty((a, width), xpc.dtype)  # B^T applied down the columns of a tile row's a input rows
-    zero = xpc.dtype.type(0)
+    flat_rows = rows.reshape(a * width)
+    offsets = np.empty(a, np.int64)
     for b in range(xpc.shape[0]):
+        image = xpc[b].reshape(xpc.shape[1] * width)
         for th in range(th_n):
             for i in range(a):
-                dst = rows[i]
-                for q in range(width):
-                    dst[q] = zero
-                for l in range(a):
-                    coef = bt[i, l]
-                    if coef != 0:
-                        src = xpc[b, th * m + l]
-                        for q in range(width):
-                            dst[q] += coef * src[q]
+                for t in range(count[i]):
+                    offsets[t] = (th * m + index[i, t]) * width
+                _combine(rows[i], image, offsets, value[i], count[i], False)
             base = (b * th_n + th) * run
             for i in range(a):  # then B along each tile's a columns, all TW tiles at once
                 for j in range(a):
-                    dst = v[a * i + j, base : base + run]
-                    for q in range(run):
-                        dst[q] = zero
-                    for l in range(a):
-                        coef = bt[j, l]
-                        if coef != 0:
-                            start = ((l % m) * wt + l // m) * n_chan
-                            src = rows[i, start : start + run]
-                            for q in range(run):
-                                dst[q] += coef * src[q]
+                    for t in range(count[j]):
+                        offsets[t] = i * width + column[index[j, t]]
+                    _combine(v[a * i + j, base : base + run], flat_rows, offsets, value[j], count[j], False)
 
 
 @njit_kernel
@@ -119,36 +172,30 @@ def output_tiles(mm, at, bias, n0, th_n, tw_n, out):
     m, a = at.shape
     n_filt, oh_n, ow_n = out.shape[1], out.shape[2], out.shape[3]
     run = tw_n * n_filt  # a row of tiles' values of one element: (tile, filter)
+    count, index, value = _nonzeros(at)
+    flat_mm = mm.reshape(mm.shape[0] * mm.shape[1])
     half = np.empty((m, a, run), mm.dtype)  # A^T M for a row of tiles
+    flat_half = half.reshape(m * a * run)
     y = np.empty((m, m, run), mm.dtype)
     place = _tile_columns(ow_n, m, run, n_filt)
-    zero = mm.dtype.type(0)
+    offsets = np.empty(a, np.int64)
     for b in range(mm.shape[1] // (th_n * run)):
         for th in range(th_n):
             base = (b * th_n + th) * run
             for p in range(m):
                 for j in range(a):
-                    dst = half[p, j]
-                    for q in range(run):
-                        dst[q] = zero
-                    for i in range(a):
-                        coef = at[p, i]
-                        if coef != 0:
-                            src = mm[a * i + j, base : base + run]
-                            for q in range(run):
-                                dst[q] += coef * src[q]
+                    for t in range(count[p]):
+                        offsets[t] = (a * index[p, t] + j) * mm.shape[1] + base
+                    _combine(half[p, j], flat_mm, offsets, value[p], count[p], False)
             for p in range(m):
                 for s in range(m):
                     dst = y[p, s]
                     for tw in range(tw_n):
                         for f in range(n_filt):
                             dst[tw * n_filt + f] = bias[f]
-                    for j in range(a):
-                        coef = at[s, j]
-                        if coef != 0:
-                            src = half[p, j]
-                            for q in range(run):
-                                dst[q] += coef * src[q]
+                    for t in range(count[s]):
+                        offsets[t] = (p * a + index[s, t]) * run
+                    _combine(dst, flat_half, offsets, value[s], count[s], True)
             for p in range(min(m, oh_n - th * m)):  # back to NCHW: whole output rows
                 yp = y[p].reshape(m * run)
                 for f in range(n_filt):
@@ -165,10 +212,13 @@ def dout_tiles(dout, n0, at, th_n, tw_n, mg):
     m, a = at.shape
     n_filt, oh_n, ow_n = dout.shape[1], dout.shape[2], dout.shape[3]
     run = tw_n * n_filt
+    count, index, value = _nonzeros(np.ascontiguousarray(at.T))  # A's rows: the columns of A^T
     dy = np.zeros((m, m, run), dout.dtype)  # a row of tiles, (tile, filter) last; zeros beyond OW stay
+    flat_dy = dy.reshape(m * m * run)
     place = _tile_columns(ow_n, m, run, n_filt)
     half = np.empty((a, m, run), dout.dtype)  # A dY
-    zero = dout.dtype.type(0)
+    flat_half = half.reshape(a * m * run)
+    offsets = np.empty(a, np.int64)
     for b in range(mg.shape[1] // (th_n * run)):
         for th in range(th_n):
             for p in range(m):
@@ -182,30 +232,18 @@ def dout_tiles(dout, n0, at, th_n, tw_n, mg):
                 else:
                     for s in range(m):
                         for q in range(run):
-                            dy[p, s, q] = zero
+                            dy[p, s, q] = 0
             for i in range(a):
                 for s in range(m):
-                    dst = half[i, s]
-                    for q in range(run):
-                        dst[q] = zero
-                    for p in range(m):
-                        coef = at[p, i]
-                        if coef != 0:
-                            src = dy[p, s]
-                            for q in range(run):
-                                dst[q] += coef * src[q]
+                    for t in range(count[i]):
+                        offsets[t] = (index[i, t] * m + s) * run
+                    _combine(half[i, s], flat_dy, offsets, value[i], count[i], False)
             base = (b * th_n + th) * run
             for i in range(a):
                 for j in range(a):
-                    dst = mg[a * i + j, base : base + run]
-                    for q in range(run):
-                        dst[q] = zero
-                    for s in range(m):
-                        coef = at[s, j]
-                        if coef != 0:
-                            src = half[i, s]
-                            for q in range(run):
-                                dst[q] += coef * src[q]
+                    for t in range(count[j]):
+                        offsets[t] = (i * m + index[j, t]) * run
+                    _combine(mg[a * i + j, base : base + run], flat_half, offsets, value[j], count[j], False)
 
 
 @njit_kernel
@@ -219,38 +257,35 @@ def input_grad_tiles(dv, m, bt, th_n, tw_n, ph, pw, dxpc, n0, dx):
     row_len = dxpc.shape[2]
     wt = row_len // (m * n_chan)
     run = tw_n * n_chan
+    count, index, value = _nonzeros(np.ascontiguousarray(bt.T))  # B's rows: the columns of B^T
+    column = np.empty(a, np.int64)
+    for l in range(a):
+        column[l] = ((l % m) * wt + l // m) * n_chan
+    flat_dv = dv.reshape(dv.shape[0] * dv.shape[1])
     rows = np.empty((a, row_len), dv.dtype)  # dV B^T, phase-major like the padded rows
+    flat_rows = rows.reshape(a * row_len)
     place = _phased_columns(width, pw, m, wt, n_chan)
-    zero = dv.dtype.type(0)
+    offsets = np.empty(a, np.int64)
     for b in range(dxpc.shape[0]):
         g = dxpc[b]
         for h in range(g.shape[0]):
             grow = g[h]
             for q in range(row_len):
-                grow[q] = zero
+                grow[q] = 0
         for th in range(th_n):
             base = (b * th_n + th) * run
             for i in range(a):
                 dst = rows[i]
                 for q in range(row_len):
-                    dst[q] = zero
-                for j in range(a):
-                    src = dv[a * i + j, base : base + run]
-                    for l in range(a):
-                        coef = bt[j, l]
-                        if coef != 0:
-                            start = ((l % m) * wt + l // m) * n_chan
-                            d = dst[start : start + run]
-                            for q in range(run):
-                                d[q] += coef * src[q]
+                    dst[q] = 0
+                for l in range(a):  # the tiles' column l gets sum_j B^T[j, l] dV[i, j]
+                    for t in range(count[l]):
+                        offsets[t] = (a * i + index[l, t]) * dv.shape[1] + base
+                    _combine(dst[column[l] : column[l] + run], flat_dv, offsets, value[l], count[l], True)
             for l in range(a):  # B^T's adjoint down the columns: patch row l += sum_i B^T[i, l] rows[i]
-                d = g[th * m + l]
-                for i in range(a):
-                    coef = bt[i, l]
-                    if coef != 0:
-                        src = rows[i]
-                        for q in range(row_len):
-                            d[q] += coef * src[q]
+                for t in range(count[l]):
+                    offsets[t] = index[l, t] * row_len
+                _combine(g[th * m + l], flat_rows, offsets, value[l], count[l], True)
         for c in range(n_chan):
             for h in range(height):
                 src = g[h + ph, c:]

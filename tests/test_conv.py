@@ -3,10 +3,12 @@
 import numpy as np
 import pytest
 
-from conftest import GRAD_TOL, assert_parallel, require_torch, results_across_threads
+from conftest import GRAD_TOL, require_torch, results_across_threads
+from layernet import _blas
 from layernet.gradcheck import check_layer
 from layernet.layers import Conv2d
 from layernet.layers import conv as conv_module
+from layernet.layers import conv_one_channel
 from layernet.registry import LAYERS
 from reference import conv_backward_naive, conv_forward_naive
 
@@ -95,7 +97,7 @@ def test_direct_kernel_every_tap_grouping(rng, k):
     9, 25, 49 and 10 cover only-remainder, exact and mixed groupings, against the loops."""
     p = (k[0] // 2, k[1] // 2)
     layer, x = _layer_and_input(rng, 1, (9, 8), k, 1, p, 2, True, filters=3)
-    assert layer._direct()
+    assert layer._one_channel()
     dout = rng.standard_normal(layer.forward(x).shape)
     got = _run(layer, x, dout)
     W, b = layer.params["W"], layer.params["b"]
@@ -164,21 +166,39 @@ def test_float32_agrees_with_float64(rng, c):
     _assert_close(got32, got64, np.float32)
 
 
-def conv_run(rng):
-    """Forward and backward of the direct path (C = 1) and the im2col path (C = 3), 5 images
-    (the parallel kernels' outer loop)."""
+def conv_run(rng, n=40):
+    """Forward and backward of the one-channel path (C = 1) and the im2col path (C = 3), with and
+    without dx; 40 images, more than one chunk of either path."""
     results = []
     for c in (1, 3):
-        layer, x = _layer_and_input(rng, c, (10, 9), 3, 1, 1, 5, True, filters=4, dtype=np.float32)
-        results += _run(layer, x, rng.standard_normal((5, 4, 10, 9)).astype(np.float32))
-    return results
+        for need_dx in (True, False):
+            layer, x = _layer_and_input(rng, c, (10, 9), 3, 1, 1, n, True, filters=4, dtype=np.float32)
+            layer.needs_input_grad = need_dx
+            results += _run(layer, x, rng.standard_normal((n, 4, 10, 9)).astype(np.float32))
+    return [r for r in results if r is not None]
 
 
-def test_results_do_not_depend_on_thread_count():
-    assert_parallel(conv_module)
-    one, *others = results_across_threads("test_conv", "conv_run")
+def test_results_do_not_depend_on_the_blas_thread_count(monkeypatch):
+    """Both paths run chunks of images as jobs shared over the BLAS threads (``_blas.batched``):
+    1, 2 and 3 threads must give identical outputs and gradients. The one-channel path runs one
+    image per chunk and split products here, so 40 images are 40 jobs."""
+    lib = _blas._openblas()
+    if lib is None:
+        pytest.skip("no OpenBLAS pthreads pool: the jobs run in a loop")
+    monkeypatch.setattr(conv_one_channel, "CHUNK_VALUES", 1)
+    monkeypatch.setattr(conv_one_channel, "PRODUCT_MACS", 256)
+    before = lib.get_num_threads()
+    runs = []
+    try:
+        for threads in (1, 2, 3):
+            lib.set_num_threads(threads)
+            assert _blas.workers() == threads
+            runs.append(conv_run(np.random.default_rng(0)))
+    finally:
+        lib.set_num_threads(before)
+    one, *others = runs
     for other in others:
-        for a, b in zip(one, other):
+        for a, b in zip(one, other, strict=True):
             np.testing.assert_array_equal(a, b)
 
 

@@ -91,12 +91,19 @@ def test_matches_reference_loops(rng, dtype, c, hw, k, s, p, n, bias):
     _assert_close(got, (ref_out, ref_dx, ref_dw, ref_db), dtype)
 
 
-@pytest.mark.parametrize("k", [(1, 1), (1, 3), (2, 2), (3, 3), (5, 5), (7, 7), (2, 5)])
-def test_direct_kernel_every_tap_grouping(rng, k):
-    """The direct forward adds the KH*KW taps four per pass, then one by one: tap counts 1, 3, 4,
-    9, 25, 49 and 10 cover only-remainder, exact and mixed groupings, against the loops."""
-    p = (k[0] // 2, k[1] // 2)
-    layer, x = _layer_and_input(rng, 1, (9, 8), k, 1, p, 2, True, filters=3)
+@pytest.mark.parametrize("k, p", [((1, 1), (0, 0)), ((1, 3), (0, 1)), ((2, 2), (1, 1)), ((3, 3), (3, 2)),
+                                  ((5, 5), (2, 2)), ((7, 7), (3, 3)), ((2, 5), (0, 4)), ((7, 7), (0, 0))])
+@pytest.mark.parametrize("chunk, product_macs", [(None, None), (1, 1), (2, 100)])
+def test_one_channel_path_against_the_loops(rng, monkeypatch, k, p, chunk, product_macs):
+    """The one-channel path (C = 1, stride 1) against the loops, 5 images: kernel sizes from 1x1 to
+    7x7, padding 0, k//2 and more than k//2 (whole rows and columns of taps in the padding); with
+    the default chunks and products, with one image per chunk and every product split into single
+    columns, and with 2 images per chunk (a partial last chunk) and products split in a few."""
+    if chunk is not None:
+        oh, ow = 9 + 2 * p[0] - k[0] + 1, 8 + 2 * p[1] - k[1] + 1
+        monkeypatch.setattr(conv_one_channel, "CHUNK_VALUES", chunk * (k[0] * k[1] + 1) * oh * ow)
+        monkeypatch.setattr(conv_one_channel, "PRODUCT_MACS", product_macs)
+    layer, x = _layer_and_input(rng, 1, (9, 8), k, 1, p, 5, True, filters=3)
     assert layer._one_channel()
     dout = rng.standard_normal(layer.forward(x).shape)
     got = _run(layer, x, dout)
@@ -104,6 +111,31 @@ def test_direct_kernel_every_tap_grouping(rng, k):
     ref_out = conv_forward_naive(x, W, b, (1, 1), p)
     ref_dx, ref_dw, ref_db = conv_backward_naive(dout, x, W, (1, 1), p)
     _assert_close(got, (ref_out, ref_dx, ref_dw, ref_db), np.float64)
+
+
+@pytest.mark.parametrize("k", [5, 7])
+@pytest.mark.parametrize("need_dx", [False, True])
+def test_first_layer_of_an_mnist_net_matches_torch(rng, k, need_dx):
+    """The benchmarked case, float32: Conv2d(1, 32, k, padding=k//2) on 28x28, 20 images, with and
+    without dx (without: backward returns None and the parameter gradients are unchanged)."""
+    torch = require_torch()
+    layer = Conv2d(1, 32, k, padding=k // 2, rng=rng)
+    layer.params["b"] = rng.standard_normal(32).astype(np.float32)
+    layer.needs_input_grad = need_dx
+    x = rng.standard_normal((20, 1, 28, 28)).astype(np.float32)
+    dout = rng.standard_normal((20, 32, 28, 28)).astype(np.float32)
+    got = _run(layer, x, dout)
+    _check_dtype([a for a in got if a is not None], np.float32)
+    tx = torch.tensor(x, requires_grad=need_dx)
+    tw, tb = (torch.tensor(layer.params[n], requires_grad=True) for n in ("W", "b"))
+    out = torch.nn.functional.conv2d(tx, tw, tb, padding=k // 2)
+    out.backward(torch.tensor(dout))
+    want = [out.detach().numpy(), tx.grad.numpy() if need_dx else None, tw.grad.numpy(), tb.grad.numpy()]
+    assert (got[1] is None) == (not need_dx)
+    for name, a, b in zip(("out", "dx", "dW", "db"), got, want):
+        if b is not None:
+            scale = float(np.max(np.abs(b)))
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5 * scale, err_msg=name)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

@@ -13,11 +13,11 @@ from layernet.registry import LAYERS
 from reference import conv_backward_naive, conv_forward_naive
 
 # (in_channels, (H, W), kernel_size, stride, padding, batch, bias). C=1 at stride 1 runs the
-# direct kernel, everything else the im2col path.
+# one-channel path (layers/conv_one_channel.py), everything else the im2col path.
 GRAD_CASES = [
-    pytest.param(1, (5, 6), 3, 1, 0, 2, True, id="c1-direct-pad0"),
-    pytest.param(1, (5, 6), 3, 1, 1, 2, True, id="c1-direct-pad1"),
-    pytest.param(1, (5, 6), 3, 1, 2, 2, True, id="c1-direct-pad2"),
+    pytest.param(1, (5, 6), 3, 1, 0, 2, True, id="c1-pad0"),
+    pytest.param(1, (5, 6), 3, 1, 1, 2, True, id="c1-pad1"),
+    pytest.param(1, (5, 6), 3, 1, 2, 2, True, id="c1-pad2"),
     pytest.param(3, (5, 6), 3, 1, 0, 2, True, id="c3-pad0"),
     pytest.param(3, (5, 6), 3, 1, 1, 2, True, id="c3-pad1"),
     pytest.param(3, (5, 6), 3, 1, 2, 2, True, id="c3-pad2"),
@@ -25,7 +25,7 @@ GRAD_CASES = [
     pytest.param(3, (6, 7), 3, 2, 1, 2, True, id="c3-stride2"),
     pytest.param(1, (5, 7), (3, 2), (2, 1), (1, 0), 2, True, id="c1-pairs-nonsquare"),
     pytest.param(2, (5, 7), (2, 3), (1, 2), (0, 2), 2, True, id="c2-pairs-nonsquare"),
-    pytest.param(1, (5, 7), (3, 2), 1, (2, 1), 2, True, id="c1-direct-nonsquare"),
+    pytest.param(1, (5, 7), (3, 2), 1, (2, 1), 2, True, id="c1-nonsquare"),
     pytest.param(3, (4, 5), 1, 1, 0, 2, True, id="1x1"),
     pytest.param(2, (4, 5), (4, 5), 1, 0, 2, True, id="kernel-is-input"),
     pytest.param(1, (4, 5), (4, 5), 1, 0, 2, True, id="c1-kernel-is-input"),

@@ -27,7 +27,7 @@ from ..kernels.conv_one_channel import one_channel_col2im, one_channel_columns
 
 #: Column values (K*P per image) per chunk: the columns of a chunk stay in the core's L2 cache
 #: between the copy and the product.
-CHUNK_VALUES = 65536
+CHUNK_VALUES = 131072
 #: Largest product, in multiply-adds (rows * inner * columns), before it is split along its
 #: output columns. Single-threaded OpenBLAS 0.3.31 (SkylakeX kernels on Zen 4), float32, F = 32
 #: filters, P = 784 pixels: products up to 0.90M multiply-adds ran at 89-108 GFLOP/s, from 0.95M

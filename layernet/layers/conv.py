@@ -202,16 +202,17 @@ class Conv2d(Layer):
         n, f = x_shape[0], self.out_channels
         oh, ow = self._spatial_out(x_shape)
         dout = np.ascontiguousarray(self.check_dout(dout, (n, f, oh, ow), W.dtype))
-        if self.bias:
-            self.set_grad("b", dout.sum(axis=(0, 2, 3)))
+        db = None  # the one-channel path takes db from its products (one pass over dout, not two)
         if self._general():
             dW, dx = general_backward(x, W, dout, self._s, self._p, self._d, self.groups, self.needs_input_grad)
         elif self._one_channel():
-            dW, dx = one_channel_backward(x, W, dout, self._p, self.needs_input_grad)
+            dW, db, dx = one_channel_backward(x, W, dout, self._p, self.needs_input_grad, self.bias)
         elif self._winograd(oh, ow):
             dW, dx = winograd_backward(x, W, dout, self._p, self._winograd_plan(x, *dout.shape[2:]), self.needs_input_grad)
         else:
             dW, dx = self._im2col_backward(x, W, dout)
+        if self.bias:
+            self.set_grad("b", dout.sum(axis=(0, 2, 3)) if db is None else db)
         self.set_grad("W", dW)
         return None if dx is None else dx.astype(x_dtype, copy=False)  # a copy only if x was cast
 

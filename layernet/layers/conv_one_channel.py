@@ -4,11 +4,11 @@ With an image's columns ``cols (K, P)`` (K = KH*KW taps, P = OH*OW output pixels
 ``one_channel_columns`` in ``layernet/kernels/conv_one_channel.py``), per image n:
 
     out[n] (F, P)  = [W | b] (F, K+1) @ [cols; 1] (K+1, P)     (a row of ones carries the bias)
-    dW_n  (F, K)   = dout[n] (F, P) @ cols^T                    (dW sums dW_n in image order)
+    [dW_n | db_n]  = dout[n] (F, P) @ [cols; 1]^T               (dW, db sum them in image order)
     dcols (K, P)   = W^T (K, F) @ dout[n] (F, P)                (``one_channel_col2im`` -> dx[n])
 
-The products write the NCHW output directly: no transposes. Chunks of ``chunk`` images run as jobs
-over the BLAS threads (``_blas.batched``; the column copies are serial Numba kernels inside the
+The products write the NCHW output directly: no transposes. Chunks of images (``CHUNK_VALUES``)
+run as jobs over the BLAS threads (``_blas.batched``; the column copies are serial Numba kernels inside the
 jobs), each job writing only its own images, so results do not depend on the thread count.
 ``Conv2d`` (``layers/conv.py``) decides when this path is taken (``Conv2d._one_channel``).
 
@@ -82,33 +82,39 @@ def one_channel_forward(xp, W, b, out):
     batched(job, n_chunks)
 
 
-def one_channel_backward(xp, W, dout, padding, needs_input_grad):
-    """``(dW (F, 1, KH, KW), dx (N, 1, H, W) or None)`` of ``one_channel_forward`` for dout (N, F, OH, OW)."""
+def one_channel_backward(xp, W, dout, padding, needs_input_grad, bias=True):
+    """``(dW (F, 1, KH, KW), db (F,) or None, dx (N, 1, H, W) or None)`` of ``one_channel_forward``
+    for dout (N, F, OH, OW). With ``bias``, db comes from the same products as dW (the row of ones
+    again: one pass over dout instead of two); dx only if ``needs_input_grad``."""
     n, f, oh, ow = dout.shape
     kh, kw = W.shape[2:]
     k, p = kh * kw, oh * ow
+    r = k + 1 if bias else k  # column rows: the taps, and the row of ones for db
     (ph, pw), h, w = padding, xp.shape[1] - 2 * padding[0], xp.shape[2] - 2 * padding[1]
     chunk, n_chunks = _plan(n, kh, kw, oh, ow)
-    cols = [np.empty((chunk, k, oh, ow), dtype=dout.dtype) for _ in range(min(workers(), n_chunks))]
-    dw_parts = np.empty((n, f, k), dtype=dout.dtype)
+    cols = [np.empty((chunk, r, oh, ow), dtype=dout.dtype) for _ in range(min(workers(), n_chunks))]
+    for c in cols:
+        c[:, k:] = 1
+    dw_parts = np.empty((n, f, r), dtype=dout.dtype)
     dout3 = dout.reshape(n, f, p)
     w_t = np.ascontiguousarray(W.reshape(f, k).T)  # (K, F)
     dx = np.empty((n, 1, h, w), dtype=dout.dtype) if needs_input_grad else None
-    dw_spans, dx_spans = _spans(f, p, k), _spans(k, f, p)
+    dw_spans, dx_spans = _spans(f, p, r), _spans(k, f, p)
 
     def job(i, wk):
         n0 = i * chunk
         nb = min(chunk, n - n0)
-        one_channel_columns(xp, n0, kh, kw, cols[wk][:nb])
-        c3 = cols[wk][:nb].reshape(nb, k, p)
+        c3 = cols[wk][:nb].reshape(nb, r, p)
         d3 = dout3[n0 : n0 + nb]
+        one_channel_columns(xp, n0, kh, kw, cols[wk][:nb])
         for lo, hi in dw_spans:
             np.matmul(d3, c3[:, lo:hi].transpose(0, 2, 1), out=dw_parts[n0 : n0 + nb, :, lo:hi])
         if dx is not None:
-            for lo, hi in dx_spans:  # the columns' gradient, over the columns (no longer needed)
-                np.matmul(w_t, d3[:, :, lo:hi], out=c3[:, :, lo:hi])
+            for lo, hi in dx_spans:  # the taps' columns' gradient, over them (no longer needed)
+                np.matmul(w_t, d3[:, :, lo:hi], out=c3[:, :k, lo:hi])
             one_channel_col2im(cols[wk][:nb], n0, kh, kw, ph, pw, dx)
 
     batched(job, n_chunks)
-    dW = dw_parts.sum(axis=0).reshape(f, 1, kh, kw)  # in image order, whatever the thread count
-    return dW, dx
+    dwb = dw_parts.sum(axis=0)  # in image order, whatever the thread count
+    dW = np.ascontiguousarray(dwb[:, :k]).reshape(f, 1, kh, kw)
+    return dW, (dwb[:, k].copy() if bias else None), dx

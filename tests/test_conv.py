@@ -98,7 +98,7 @@ def test_one_channel_path_against_the_loops(rng, monkeypatch, k, p, chunk, produ
     """The one-channel path (C = 1, stride 1) against the loops, 5 images: kernel sizes from 1x1 to
     7x7, padding 0, k//2 and more than k//2 (whole rows and columns of taps in the padding); with
     the default chunks and products, with one image per chunk and every product split into single
-    columns, and with 2 images per chunk (a partial last chunk) and products split in a few."""
+    columns, and with at most 2 images per chunk (chunks of 1 and 2) and products split in a few."""
     if chunk is not None:
         oh, ow = 9 + 2 * p[0] - k[0] + 1, 8 + 2 * p[1] - k[1] + 1
         monkeypatch.setattr(conv_one_channel, "CHUNK_VALUES", chunk * (k[0] * k[1] + 1) * oh * ow)

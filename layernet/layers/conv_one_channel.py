@@ -25,9 +25,11 @@ import numpy as np
 from .._blas import batched, workers
 from ..kernels.conv_one_channel import one_channel_col2im, one_channel_columns
 
-#: Column values (K*P per image) per chunk: the columns of a chunk stay in the core's L2 cache
-#: between the copy and the product.
-CHUNK_VALUES = 131072
+#: Most column values ((K+1)*P per image) per chunk, 1 MB of float32 (a Zen 4 core's L2): 12
+#: images of 5x5 columns, 6 of 7x7. Chosen by timing Conv2d(1, 32, 5, padding=2) fwd+bwd without
+#: dx, 128x1x28x28, 2 threads, shared machine at load 0.8-0.9 (medians of 30): 131072 values
+#: 3.3-3.7 ms, 262144 3.05-3.08, 524288 3.1-4.1, 1048576 3.9-4.5, 4194304 6.3-6.6.
+CHUNK_VALUES = 262144
 #: Largest product, in multiply-adds (rows * inner * columns), before it is split along its
 #: output columns. Single-threaded OpenBLAS 0.3.31 (SkylakeX kernels on Zen 4), float32, F = 32
 #: filters, P = 784 pixels: products up to 0.90M multiply-adds ran at 89-108 GFLOP/s, from 0.95M
@@ -51,9 +53,14 @@ def pad_plane(x, padding):
 
 
 def _plan(n, kh, kw, oh, ow):
-    """(images per chunk, number of chunks) for n images of K = kh*kw column rows of oh*ow values."""
-    chunk = max(1, min(n, CHUNK_VALUES // ((kh * kw + 1) * oh * ow)))
-    return chunk, -(-n // chunk)
+    """The chunks' first images ``starts`` (n_chunks + 1 edges) and the largest chunk: at most
+    CHUNK_VALUES column values per chunk, and a multiple of the BLAS threads' count of chunks of
+    equal size (within one image), so that each thread gets the same number of images."""
+    threads = workers()
+    most = max(1, CHUNK_VALUES // ((kh * kw + 1) * oh * ow))
+    n_chunks = min(n, threads * -(-n // (threads * most)))
+    starts = [n * i // n_chunks for i in range(n_chunks + 1)]
+    return starts, -(-n // n_chunks)
 
 
 def one_channel_forward(xp, W, b, out):
@@ -62,24 +69,23 @@ def one_channel_forward(xp, W, b, out):
     n, f, oh, ow = out.shape
     kh, kw = W.shape[2:]
     k, p = kh * kw, oh * ow
-    chunk, n_chunks = _plan(n, kh, kw, oh, ow)
+    starts, chunk = _plan(n, kh, kw, oh, ow)
     wb = np.empty((f, k + 1), dtype=out.dtype)
     wb[:, :k], wb[:, k] = W.reshape(f, k), b
-    cols = [np.empty((chunk, k + 1, oh, ow), dtype=out.dtype) for _ in range(min(workers(), n_chunks))]
+    cols = [np.empty((chunk, k + 1, oh, ow), dtype=out.dtype) for _ in range(min(workers(), len(starts) - 1))]
     for c in cols:
         c[:, k] = 1  # the bias row, never overwritten
     out3 = out.reshape(n, f, p)
     spans = _spans(f, k + 1, p)
 
     def job(i, wk):
-        n0 = i * chunk
-        nb = min(chunk, n - n0)
+        n0, nb = starts[i], starts[i + 1] - starts[i]
         one_channel_columns(xp, n0, kh, kw, cols[wk][:nb])
         c3 = cols[wk][:nb].reshape(nb, k + 1, p)
         for lo, hi in spans:
             np.matmul(wb, c3[:, :, lo:hi], out=out3[n0 : n0 + nb, :, lo:hi])
 
-    batched(job, n_chunks)
+    batched(job, len(starts) - 1)
 
 
 def one_channel_backward(xp, W, dout, padding, needs_input_grad, bias=True):
@@ -91,8 +97,8 @@ def one_channel_backward(xp, W, dout, padding, needs_input_grad, bias=True):
     k, p = kh * kw, oh * ow
     r = k + 1 if bias else k  # column rows: the taps, and the row of ones for db
     (ph, pw), h, w = padding, xp.shape[1] - 2 * padding[0], xp.shape[2] - 2 * padding[1]
-    chunk, n_chunks = _plan(n, kh, kw, oh, ow)
-    cols = [np.empty((chunk, r, oh, ow), dtype=dout.dtype) for _ in range(min(workers(), n_chunks))]
+    starts, chunk = _plan(n, kh, kw, oh, ow)
+    cols = [np.empty((chunk, r, oh, ow), dtype=dout.dtype) for _ in range(min(workers(), len(starts) - 1))]
     for c in cols:
         c[:, k:] = 1
     dw_parts = np.empty((n, f, r), dtype=dout.dtype)
@@ -102,8 +108,7 @@ def one_channel_backward(xp, W, dout, padding, needs_input_grad, bias=True):
     dw_spans, dx_spans = _spans(f, p, r), _spans(k, f, p)
 
     def job(i, wk):
-        n0 = i * chunk
-        nb = min(chunk, n - n0)
+        n0, nb = starts[i], starts[i + 1] - starts[i]
         c3 = cols[wk][:nb].reshape(nb, r, p)
         d3 = dout3[n0 : n0 + nb]
         one_channel_columns(xp, n0, kh, kw, cols[wk][:nb])
@@ -114,7 +119,7 @@ def one_channel_backward(xp, W, dout, padding, needs_input_grad, bias=True):
                 np.matmul(w_t, d3[:, :, lo:hi], out=c3[:, :k, lo:hi])
             one_channel_col2im(cols[wk][:nb], n0, kh, kw, ph, pw, dx)
 
-    batched(job, n_chunks)
+    batched(job, len(starts) - 1)
     dwb = dw_parts.sum(axis=0)  # in image order, whatever the thread count
     dW = np.ascontiguousarray(dwb[:, :k]).reshape(f, 1, kh, kw)
     return dW, (dwb[:, k].copy() if bias else None), dx

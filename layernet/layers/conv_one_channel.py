@@ -8,14 +8,33 @@ With an image's columns ``cols (K, P)`` (K = KH*KW taps, P = OH*OW output pixels
     dcols (K, P)   = W^T (K, F) @ dout[n] (F, P)                (``one_channel_col2im`` -> dx[n])
 
 The products write the NCHW output directly: no transposes. Chunks of images (``CHUNK_VALUES``)
-run as jobs over the BLAS threads (``_blas.batched``; the column copies are serial Numba kernels inside the
-jobs), each job writing only its own images, so results do not depend on the thread count.
+run as jobs over the BLAS threads (``_blas.batched``; the column copies are serial Numba kernels
+inside the jobs), each job writing only its own images, so results do not depend on the thread
+count.
 ``Conv2d`` (``layers/conv.py``) decides when this path is taken (``Conv2d._one_channel``).
 
 Why products, not a direct kernel: the direct kernel this replaced (each tap one long multiply-add
-over a "wide" output plane, four taps per pass, ``prange`` over images) ran at ~35 GFLOP/s; these
-products run at ~100 GFLOP/s per thread (OpenBLAS 0.3.31, SkylakeX kernels, on Zen 4) once each
-is small enough (``PRODUCT_MACS``), and the column copies cost a fifth of the products.
+over a "wide" output plane, four taps per pass, ``prange`` over images) ran at ~35 GFLOP/s, and a
+register-blocked one (4 filters x 4 taps per pass) reached 49-60 (1 thread, 128x1x28x28 -> 32,
+forward: 3.3 ms for 5x5, 5.3 for 7x7). These products run at ~100 GFLOP/s per thread (OpenBLAS
+0.3.31, SkylakeX kernels, on Zen 4) once each is small enough (``PRODUCT_MACS``), the column
+copies cost a fifth of them: forward 2.4 ms for 5x5, 4.2-4.6 for 7x7 on 1 thread.
+
+Measured, 2-core Zen 4 shared with other jobs, float32, ``benchmarks.alone`` cases
+``conv_first_K_28`` (Conv2d(1, 32, K, padding=K//2), batch 128, fwd + bwd without dx), each
+library alone in a fresh process, rounds alternating (median ms, 4 rounds, load 0.7-1.1):
+
+    python -c "from benchmarks.alone import bench_alone; print(bench_alone(
+        [(lib, 'conv_first_5_28', None) for lib in ('layernet', 'torch')], 4))"
+
+    K   direct kernel   these products   torch 2.13   torch, warm allocator
+    5        9.2             3.95           16.8             3.8
+    7       12.8             5.5            18.4             4.6
+
+torch's step here pays ~9400 page faults for its fresh 12.8 MB buffers (~2 us each on this
+machine; none in layernet); "warm allocator" is torch with MALLOC_MMAP_THRESHOLD_ and
+MALLOC_TRIM_THRESHOLD_ at 4 GB, its kernels' own speed. At load 2-2.8: 6.3 vs 56 ms (K = 5), 10.0
+vs 68 (K = 7); the direct kernel 9.9 and 19.1.
 """
 
 from __future__ import annotations

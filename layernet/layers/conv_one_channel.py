@@ -34,7 +34,9 @@ library alone in a fresh process, rounds alternating (median ms, 4 rounds, load 
 torch's step here pays ~9400 page faults for its fresh 12.8 MB buffers (~2 us each on this
 machine; none in layernet); "warm allocator" is torch with MALLOC_MMAP_THRESHOLD_ and
 MALLOC_TRIM_THRESHOLD_ at 4 GB, its kernels' own speed. At load 2-2.8: 6.3 vs 56 ms (K = 5), 10.0
-vs 68 (K = 7); the direct kernel 9.9 and 19.1.
+vs 68 (K = 7); the direct kernel 9.9 and 19.1. One thread each (``run(lib, case, 1)``,
+OPENBLAS_NUM_THREADS=1), load 2.5-2.9, 3 rounds: 6.2 vs 27.3 (warm allocator 6.7) for K = 5, 9.8
+vs 30.2 (9.4) for K = 7: per thread, on a par with torch's own kernels.
 """
 
 from __future__ import annotations

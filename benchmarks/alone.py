@@ -12,7 +12,10 @@ libraries in turn would; the median is over every timed step of every round.
 Cases: the reference models of ``models.py`` (a training step: forward, softmax-CE, backward,
 SGD-momentum) and layer cases ``conv3x3_C_F_S`` (a 3x3 convolution, padding 1, C -> F channels
 on S x S maps, batch 128: forward in training mode + backward with the input gradient, as in a
-net's inner layer).
+net's inner layer) and ``conv_first_K_S`` (a KxK convolution, padding K//2, 1 -> 32 channels on
+S x S maps, batch 128: forward in training mode + backward *without* the input gradient, as in
+the first layer of an MNIST net: layernet ``needs_input_grad=False``, torch's input does not
+require grad).
 
 ``--first`` imports another library *before* layernet, as a script or notebook may: ``numpy``
 (``import numpy as np`` at the top), ``torch`` (imported and used for one product first, as in a
@@ -42,26 +45,36 @@ def conv_case(c, f, s) -> str:
     return f"conv3x3_{c}_{f}_{s}"
 
 
+#: The first convolution of the MNIST nets: 1 -> FIRST_FILTERS channels (``conv_first_K_S``).
+FIRST_FILTERS = 32
+
+
 def _conv_step(lib: str, case: str, threads: int):
-    """fwd (training) + bwd of one 3x3 convolution with padding 1, dx included; step(x, y)."""
+    """fwd (training) + bwd of one convolution; step(x, y). ``conv3x3_C_F_S``: 3x3, padding 1,
+    dx included; ``conv_first_K_S``: KxK, padding K//2, 1 -> FIRST_FILTERS channels, no dx."""
     import numpy as np
 
     from .models import BATCH
 
-    c, f, s = (int(v) for v in case.split("_")[1:])
+    if case.startswith("conv_first_"):
+        k, s = (int(v) for v in case.split("_")[2:])
+        c, f, need_dx = 1, FIRST_FILTERS, False
+    else:
+        (c, f, s), k, need_dx = (int(v) for v in case.split("_")[1:]), 3, True
     rng = np.random.default_rng(0)
     x = rng.standard_normal((BATCH, c, s, s), dtype=np.float32)
     dout = rng.standard_normal((BATCH, f, s, s), dtype=np.float32)
     from layernet.layers import Conv2d
 
-    layer = Conv2d(c, f, 3, padding=1, rng=0)
+    layer = Conv2d(c, f, k, padding=k // 2, rng=0)
+    layer.needs_input_grad = need_dx
     if lib == "torch":
         from .harness import set_threads
 
         torch = set_threads(threads)
-        conv = torch.nn.Conv2d(c, f, 3, padding=1)
+        conv = torch.nn.Conv2d(c, f, k, padding=k // 2)
         conv.weight.data = torch.tensor(layer.params["W"])
-        xt, gt = torch.from_numpy(x).requires_grad_(True), torch.from_numpy(dout)
+        xt, gt = torch.from_numpy(x).requires_grad_(need_dx), torch.from_numpy(dout)
 
         def step(*_):
             conv.zero_grad(set_to_none=True)
@@ -99,7 +112,7 @@ def run(lib: str, case: str, threads: int = 2, settle: int = 3, timed: int = 10,
     """Time ``case`` for ``lib`` in this process (see the module docstring); a JSON-able dict."""
     from .models import batches, model_data, training_step
 
-    if case.startswith("conv3x3_"):
+    if case.startswith(("conv3x3_", "conv_first_")):
         step, (x, y) = _conv_step(lib, case, threads)
         data = [(x, y)]
     else:

@@ -1,6 +1,6 @@
 """Start-up: a fresh process's time from ``import layernet`` to the end of its first training step.
 
-The step is LeNet-BN's (every kernel family: direct and im2col convolution, batch norm, ReLU,
+The step is LeNet-BN's (every kernel family: one-channel and im2col convolution, batch norm, ReLU,
 max pool, affine, softmax cross-entropy) on one batch of 128 random images. Numba's cache goes
 to a new temporary ``NUMBA_CACHE_DIR``: the first process finds it empty and compiles every
 kernel it uses (cold); the following processes load the machine code it wrote (warm).

@@ -3,19 +3,21 @@
 import numpy as np
 import pytest
 
-from conftest import GRAD_TOL, assert_parallel, require_torch, results_across_threads
+from conftest import GRAD_TOL, require_torch, results_across_threads
+from layernet import _blas
 from layernet.gradcheck import check_layer
 from layernet.layers import Conv2d
 from layernet.layers import conv as conv_module
+from layernet.layers import conv_one_channel
 from layernet.registry import LAYERS
 from reference import conv_backward_naive, conv_forward_naive
 
 # (in_channels, (H, W), kernel_size, stride, padding, batch, bias). C=1 at stride 1 runs the
-# direct kernel, everything else the im2col path.
+# one-channel path (layers/conv_one_channel.py), everything else the im2col path.
 GRAD_CASES = [
-    pytest.param(1, (5, 6), 3, 1, 0, 2, True, id="c1-direct-pad0"),
-    pytest.param(1, (5, 6), 3, 1, 1, 2, True, id="c1-direct-pad1"),
-    pytest.param(1, (5, 6), 3, 1, 2, 2, True, id="c1-direct-pad2"),
+    pytest.param(1, (5, 6), 3, 1, 0, 2, True, id="c1-pad0"),
+    pytest.param(1, (5, 6), 3, 1, 1, 2, True, id="c1-pad1"),
+    pytest.param(1, (5, 6), 3, 1, 2, 2, True, id="c1-pad2"),
     pytest.param(3, (5, 6), 3, 1, 0, 2, True, id="c3-pad0"),
     pytest.param(3, (5, 6), 3, 1, 1, 2, True, id="c3-pad1"),
     pytest.param(3, (5, 6), 3, 1, 2, 2, True, id="c3-pad2"),
@@ -23,7 +25,7 @@ GRAD_CASES = [
     pytest.param(3, (6, 7), 3, 2, 1, 2, True, id="c3-stride2"),
     pytest.param(1, (5, 7), (3, 2), (2, 1), (1, 0), 2, True, id="c1-pairs-nonsquare"),
     pytest.param(2, (5, 7), (2, 3), (1, 2), (0, 2), 2, True, id="c2-pairs-nonsquare"),
-    pytest.param(1, (5, 7), (3, 2), 1, (2, 1), 2, True, id="c1-direct-nonsquare"),
+    pytest.param(1, (5, 7), (3, 2), 1, (2, 1), 2, True, id="c1-nonsquare"),
     pytest.param(3, (4, 5), 1, 1, 0, 2, True, id="1x1"),
     pytest.param(2, (4, 5), (4, 5), 1, 0, 2, True, id="kernel-is-input"),
     pytest.param(1, (4, 5), (4, 5), 1, 0, 2, True, id="c1-kernel-is-input"),
@@ -89,19 +91,51 @@ def test_matches_reference_loops(rng, dtype, c, hw, k, s, p, n, bias):
     _assert_close(got, (ref_out, ref_dx, ref_dw, ref_db), dtype)
 
 
-@pytest.mark.parametrize("k", [(1, 1), (1, 3), (2, 2), (3, 3), (5, 5), (7, 7), (2, 5)])
-def test_direct_kernel_every_tap_grouping(rng, k):
-    """The direct forward adds the KH*KW taps four per pass, then one by one: tap counts 1, 3, 4,
-    9, 25, 49 and 10 cover only-remainder, exact and mixed groupings, against the loops."""
-    p = (k[0] // 2, k[1] // 2)
-    layer, x = _layer_and_input(rng, 1, (9, 8), k, 1, p, 2, True, filters=3)
-    assert layer._direct()
+@pytest.mark.parametrize("k, p", [((1, 1), (0, 0)), ((1, 3), (0, 1)), ((2, 2), (1, 1)), ((3, 3), (3, 2)),
+                                  ((5, 5), (2, 2)), ((7, 7), (3, 3)), ((2, 5), (0, 4)), ((7, 7), (0, 0))])
+@pytest.mark.parametrize("chunk, product_macs", [(None, None), (1, 1), (2, 100)])
+def test_one_channel_path_against_the_loops(rng, monkeypatch, k, p, chunk, product_macs):
+    """The one-channel path (C = 1, stride 1) against the loops, 5 images: kernel sizes from 1x1 to
+    7x7, padding 0, k//2 and more than k//2 (whole rows and columns of taps in the padding); with
+    the default chunks and products, with one image per chunk and every product split into single
+    columns, and with at most 2 images per chunk (chunks of 1 and 2) and products split in a few."""
+    if chunk is not None:
+        oh, ow = 9 + 2 * p[0] - k[0] + 1, 8 + 2 * p[1] - k[1] + 1
+        monkeypatch.setattr(conv_one_channel, "CHUNK_VALUES", chunk * (k[0] * k[1] + 1) * oh * ow)
+        monkeypatch.setattr(conv_one_channel, "PRODUCT_MACS", product_macs)
+    layer, x = _layer_and_input(rng, 1, (9, 8), k, 1, p, 5, True, filters=3)
+    assert layer._one_channel()
     dout = rng.standard_normal(layer.forward(x).shape)
     got = _run(layer, x, dout)
     W, b = layer.params["W"], layer.params["b"]
     ref_out = conv_forward_naive(x, W, b, (1, 1), p)
     ref_dx, ref_dw, ref_db = conv_backward_naive(dout, x, W, (1, 1), p)
     _assert_close(got, (ref_out, ref_dx, ref_dw, ref_db), np.float64)
+
+
+@pytest.mark.parametrize("k", [5, 7])
+@pytest.mark.parametrize("need_dx", [False, True])
+def test_first_layer_of_an_mnist_net_matches_torch(rng, k, need_dx):
+    """The benchmarked case, float32: Conv2d(1, 32, k, padding=k//2) on 28x28, 20 images, with and
+    without dx (without: backward returns None and the parameter gradients are unchanged)."""
+    torch = require_torch()
+    layer = Conv2d(1, 32, k, padding=k // 2, rng=rng)
+    layer.params["b"] = rng.standard_normal(32).astype(np.float32)
+    layer.needs_input_grad = need_dx
+    x = rng.standard_normal((20, 1, 28, 28)).astype(np.float32)
+    dout = rng.standard_normal((20, 32, 28, 28)).astype(np.float32)
+    got = _run(layer, x, dout)
+    _check_dtype([a for a in got if a is not None], np.float32)
+    tx = torch.tensor(x, requires_grad=need_dx)
+    tw, tb = (torch.tensor(layer.params[n], requires_grad=True) for n in ("W", "b"))
+    out = torch.nn.functional.conv2d(tx, tw, tb, padding=k // 2)
+    out.backward(torch.tensor(dout))
+    want = [out.detach().numpy(), tx.grad.numpy() if need_dx else None, tw.grad.numpy(), tb.grad.numpy()]
+    assert (got[1] is None) == (not need_dx)
+    for name, a, b in zip(("out", "dx", "dW", "db"), got, want):
+        if b is not None:
+            scale = float(np.max(np.abs(b)))
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5 * scale, err_msg=name)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -164,21 +198,39 @@ def test_float32_agrees_with_float64(rng, c):
     _assert_close(got32, got64, np.float32)
 
 
-def conv_run(rng):
-    """Forward and backward of the direct path (C = 1) and the im2col path (C = 3), 5 images
-    (the parallel kernels' outer loop)."""
+def conv_run(rng, n=40):
+    """Forward and backward of the one-channel path (C = 1) and the im2col path (C = 3), with and
+    without dx; 40 images, more than one chunk of either path."""
     results = []
     for c in (1, 3):
-        layer, x = _layer_and_input(rng, c, (10, 9), 3, 1, 1, 5, True, filters=4, dtype=np.float32)
-        results += _run(layer, x, rng.standard_normal((5, 4, 10, 9)).astype(np.float32))
-    return results
+        for need_dx in (True, False):
+            layer, x = _layer_and_input(rng, c, (10, 9), 3, 1, 1, n, True, filters=4, dtype=np.float32)
+            layer.needs_input_grad = need_dx
+            results += _run(layer, x, rng.standard_normal((n, 4, 10, 9)).astype(np.float32))
+    return [r for r in results if r is not None]
 
 
-def test_results_do_not_depend_on_thread_count():
-    assert_parallel(conv_module)
-    one, *others = results_across_threads("test_conv", "conv_run")
+def test_results_do_not_depend_on_the_blas_thread_count(monkeypatch):
+    """Both paths run chunks of images as jobs shared over the BLAS threads (``_blas.batched``):
+    1, 2 and 3 threads must give identical outputs and gradients. The one-channel path runs one
+    image per chunk and split products here, so 40 images are 40 jobs."""
+    lib = _blas._openblas()
+    if lib is None:
+        pytest.skip("no OpenBLAS pthreads pool: the jobs run in a loop")
+    monkeypatch.setattr(conv_one_channel, "CHUNK_VALUES", 1)
+    monkeypatch.setattr(conv_one_channel, "PRODUCT_MACS", 256)
+    before = lib.get_num_threads()
+    runs = []
+    try:
+        for threads in (1, 2, 3):
+            lib.set_num_threads(threads)
+            assert _blas.workers() == threads
+            runs.append(conv_run(np.random.default_rng(0)))
+    finally:
+        lib.set_num_threads(before)
+    one, *others = runs
     for other in others:
-        for a, b in zip(one, other):
+        for a, b in zip(one, other, strict=True):
             np.testing.assert_array_equal(a, b)
 
 

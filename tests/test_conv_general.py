@@ -14,7 +14,7 @@ CASES = [  # (C, F, kernel, stride, padding, dilation, groups, input H, W)
     (3, 5, 3, 1, 2, 2, 1, 7, 8),            # dilated
     (2, 3, (3, 2), (2, 1), (2, 1), (2, 3), 1, 9, 8),   # pairs everywhere
     (6, 6, 2, 1, 0, (1, 2), 3, 5, 7),       # grouped and dilated
-    (1, 2, 3, 1, 1, 2, 1, 6, 6),            # one input channel (the direct path's case) dilated
+    (1, 2, 3, 1, 1, 2, 1, 6, 6),            # one input channel, dilated (the one-channel path serves dilation 1 only)
 ]
 
 

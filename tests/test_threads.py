@@ -52,7 +52,7 @@ def test_assert_parallel_refuses_serial_kernels():
 
 
 #: Imports ``FIRST`` (nothing, numpy, numba or torch), then layernet; runs a parallel kernel
-#: (the one-channel convolution) and a BLAS product; prints the thread configuration in use.
+#: (batch norm's) and a BLAS product; prints the thread configuration in use.
 _CHILD = """
 import sys
 for name in sys.argv[1:]:
@@ -60,11 +60,11 @@ for name in sys.argv[1:]:
 import layernet
 import numpy as np
 import numba
-from layernet.layers import Conv2d
+from layernet.layers import BatchNorm
 from layernet._threads import openblas_libraries
 
-x = np.ones((4, 1, 8, 8), np.float32)
-Conv2d(1, 4, 3, rng=0).forward(x)                      # a prange kernel: Numba's pool starts here
+x = np.ones((4, 2, 8, 8), np.float32)
+BatchNorm(2).forward(x, training=True)                 # a prange kernel: Numba's pool starts here
 np.ones((64, 64), np.float32) @ np.ones((64, 64), np.float32)
 import json
 print(json.dumps({

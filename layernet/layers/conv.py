@@ -1,5 +1,5 @@
-"""2-D convolution layer (``Conv2d``); its Winograd path is in ``conv_winograd.py``, its dilated and
-grouped path in ``conv_general.py``."""
+"""2-D convolution layer (``Conv2d``); its Winograd path is in ``conv_winograd.py``, its one-input-channel
+path in ``conv_one_channel.py``, its dilated and grouped path in ``conv_general.py``."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ from .._blas import batched, workers
 from ..init import as_rng, check_init, initialize
 from ..kernels.conv import (
     col2im_rows,
-    direct_backward,
-    direct_forward,
     im2col_rows,
     pad_channels_last,
     rows_to_nchw,
@@ -19,6 +17,7 @@ from ..kernels.conv import (
 from ..registry import LAYERS
 from .base import Layer
 from .conv_general import general_backward, general_forward
+from .conv_one_channel import one_channel_backward, one_channel_forward, pad_plane
 from .conv_winograd import winograd_backward, winograd_forward
 from .conv_winograd_tiles import TilePlan, tiles_backward, tiles_forward
 
@@ -66,8 +65,9 @@ class Conv2d(Layer):
     back to the input pixel under tap (kh, kw) of window (i, j) (contributions to the padding
     are dropped).
 
-    Computation: one input channel at stride 1 uses a direct kernel (each tap one long
-    multiply-add over the output plane); 3x3 filters at stride 1 with many input channels
+    Computation: one input channel at stride 1 uses per-image products with the image's
+    columns in (KH*KW, OH*OW) order, which write the NCHW output directly
+    (layers/conv_one_channel.py); 3x3 filters at stride 1 with many input channels
     (``WINOGRAD_MIN_CHANNELS``, ``WINOGRAD_MIN_SIZE``) use Winograd F(2x2, 3x3) (16 matrix
     products per chunk of images, 2.25x fewer multiplies; layers/conv_winograd.py); everything else an im2col product per chunk of
     ``CHUNK_PIXELS`` output pixels with the columns recomputed in backward (see kernels/conv.py).
@@ -149,7 +149,7 @@ class Conv2d(Layer):
         oh, ow = self._spatial_out((None, *input_shape))
         return (self.out_channels, oh, ow)
 
-    def _direct(self) -> bool:
+    def _one_channel(self) -> bool:
         return self.in_channels == 1 and self._s == (1, 1)
 
     def _winograd(self, oh, ow) -> bool:
@@ -182,11 +182,9 @@ class Conv2d(Layer):
             self.save_cache(x.shape, x_dtype, x, W)
             return general_forward(x, W, b, self._s, self._p, self._d, self.groups, oh, ow)
         out = np.empty((n, self.out_channels, oh, ow), dtype=dtype)
-        if self._direct():
-            xp = self._pad(x)
-            wp = xp.shape[2]
-            acc = np.empty((n, (oh - 1) * wp + ow), dtype=dtype)
-            direct_forward(xp.reshape(n, -1), W[:, 0], b, wp, out, acc)
+        if self._one_channel():
+            xp = pad_plane(x, self._p)
+            one_channel_forward(xp, W, b, out)
             self.save_cache(x.shape, x_dtype, xp, W)
         elif self._tiles():
             tiles_forward(x, W, b, out, self._tile_plan(x.shape, (oh, ow), dtype))
@@ -198,13 +196,6 @@ class Conv2d(Layer):
             self._im2col_forward(x, W, b, out)
             self.save_cache(x.shape, x_dtype, x, W)
         return out
-
-    def _pad(self, x):
-        """x (N, 1, H, W) -> (N, H + 2*ph, W + 2*pw), zero border."""
-        (ph, pw), (n, _, h, w) = self._p, x.shape
-        xp = np.zeros((n, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
-        xp[:, ph : ph + h, pw : pw + w] = x[:, 0]
-        return xp
 
     def _pixels_out(self, shape) -> int:
         oh, ow = self._spatial_out(shape)
@@ -244,32 +235,21 @@ class Conv2d(Layer):
         n, f = x_shape[0], self.out_channels
         oh, ow = self._spatial_out(x_shape)
         dout = np.ascontiguousarray(self.check_dout(dout, (n, f, oh, ow), W.dtype))
-        if self.bias:
-            self.set_grad("b", dout.sum(axis=(0, 2, 3)))
+        db = None  # the one-channel path takes db from its products (one pass over dout, not two)
         if self._general():
             dW, dx = general_backward(x, W, dout, self._s, self._p, self._d, self.groups, self.needs_input_grad)
-        elif self._direct():
-            dW, dx = self._direct_backward(x_shape, x, W, dout)
+        elif self._one_channel():
+            dW, db, dx = one_channel_backward(x, W, dout, self._p, self.needs_input_grad, self.bias)
         elif self._tiles():
             dW, dx = tiles_backward(x, W, dout, self._tile_plan(x_shape, (oh, ow), W.dtype), self.needs_input_grad)
         elif self._winograd(oh, ow):
             dW, dx = winograd_backward(x, W, dout, self._p, self._winograd_plan(x, *dout.shape[2:]), self.needs_input_grad)
         else:
             dW, dx = self._im2col_backward(x, W, dout)
+        if self.bias:
+            self.set_grad("b", dout.sum(axis=(0, 2, 3)) if db is None else db)
         self.set_grad("W", dW)
         return None if dx is None else dx.astype(x_dtype, copy=False)  # a copy only if x was cast
-
-    def _direct_backward(self, x_shape, xp, W, dout):
-        (ph, pw), (n, _, h, w) = self._p, x_shape
-        oh, ow, wp = dout.shape[2], dout.shape[3], xp.shape[2]
-        need_dx = self.needs_input_grad
-        dw_part = np.empty((n, *W.shape[:1], *W.shape[2:]), dtype=W.dtype)
-        dxp = np.empty(xp.shape if need_dx else (n, 0, 0), dtype=W.dtype)  # (n, 0, 0): not written
-        dwide = np.empty((n, (oh - 1) * wp + ow), dtype=W.dtype)
-        direct_backward(xp.reshape(n, -1), W[:, 0], dout, wp, need_dx, dw_part, dxp.reshape(n, dxp.shape[1] * dxp.shape[2]), dwide)
-        dW = dw_part.sum(axis=0)[:, None]
-        dx = np.ascontiguousarray(dxp[:, None, ph : ph + h, pw : pw + w]) if need_dx else None
-        return dW, dx
 
     def _im2col_backward(self, x, W, dout):
         """One job per chunk, as in forward. Per image n of a chunk, with cols_n (P, K) its column

@@ -25,6 +25,11 @@ The im2col convolution uses it the same way for its chunks of images (each job: 
 copies in serial Numba kernels, which release the GIL, and its products); ``fn(k, worker)``
 gets the index of the thread running it, so each thread can have its own workspace.
 
+Jobs are handed out as threads free up, not in fixed turns: when another process takes a core
+for a while, the other thread does more of the jobs instead of waiting for the slowed one at the
+end. Which thread runs a job does not change its result (a worker's workspace serves one job at
+a time, and each job writes its own part of the output).
+
 Without OpenBLAS (MKL, Accelerate), with one BLAS thread, or when called while another
 ``batched`` runs, the jobs simply run in a loop on the calling thread (worker 0). Jobs must not
 call parallel Numba kernels: Numba's workqueue pool may not be entered from two threads at once.
@@ -33,6 +38,7 @@ call parallel Numba kernels: Numba's workqueue pool may not be entered from two 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -80,8 +86,12 @@ def batched(fn, count: int) -> None:
         lib.set_num_threads(1)
         n_workers = min(threads, count)
 
+        jobs = itertools.count()  # handed out as threads free up (next() on a count is atomic under the GIL)
+
         def part(w):
-            for k in range(w, count, n_workers):
+            for k in jobs:
+                if k >= count:
+                    return
                 fn(k, w)
 
         futures = [_pool(n_workers - 1).submit(part, w) for w in range(1, n_workers)]

@@ -1,8 +1,10 @@
-"""``_blas.batched``: every job runs once, on a valid worker, also in a forked child."""
+"""``_blas.batched``: every job runs once, on a valid worker, handed out as threads free up, also
+in a forked child."""
 
 import subprocess
 import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -21,6 +23,27 @@ def test_every_job_runs_once_on_a_valid_worker():
     _blas.batched(job, 16)
     assert sorted(k for k, _ in seen) == list(range(16))
     assert {w for _, w in seen} <= set(range(_blas.workers()))
+
+
+def test_a_slow_job_does_not_hold_up_the_jobs_behind_it():
+    """Worker 0's first job is slow; the other worker takes the remaining jobs meanwhile, instead
+    of waiting at the end for the ones worker 0 would have had in fixed turns."""
+    from threadpoolctl import threadpool_limits
+
+    seen, lock = [], threading.Lock()
+
+    def job(k, worker):
+        if k == 0:
+            time.sleep(0.3)
+        with lock:
+            seen.append((k, worker))
+
+    with threadpool_limits(2, user_api="blas"):
+        assert _blas.workers() == 2, "this test needs OpenBLAS with two threads"
+        _blas.batched(job, 12)
+    slow_worker = dict(seen)[0]
+    assert [k for k, w in seen if w == slow_worker] == [0]
+    assert sorted(k for k, _ in seen) == list(range(12))
 
 
 def test_blas_threads_are_restored():

@@ -1,217 +1,206 @@
-"""Winograd F(2x2, 3x3) convolution kernels: 3x3 filters, stride 1, any zero padding.
+"""Winograd convolution kernels F(m x m, r x r): the tile transforms, for any m and r.
 
-The output is cut into 2x2 tiles; tile t of image b at tile row/column (th, tw) reads the 4x4
-input patch ``d`` whose top-left corner is input pixel ``(2*th - ph, 2*tw - pw)`` (zeros outside
-the image). With the transforms of Lavin & Gray (2016)
+The output is cut into m x m tiles; tile (th, tw) of an image reads the a x a input patch
+(a = m + r - 1) whose top-left corner is input pixel ``(m*th - ph, m*tw - pw)`` (zeros outside
+the image). With the 1-D transforms of Lavin & Gray (2016) as *data* (``layers/conv_winograd.py``
+builds them: B^T (a, a), G (a, r), A^T (m, a)) a tile's output is
 
-    B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]
-    G   = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]
-    A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]
+    Y = A^T [ sum_c (G g[f, c] G^T) * (B^T d[c] B) ] A        (``*`` elementwise)
 
-a tile's output is ``Y = A^T [ sum_c (G g[f, c] G^T) * (B^T d[c] B) ] A`` (``*`` elementwise),
-which is exactly the 3x3 cross-correlation: 16 multiplies per tile, filter and channel instead of
-36. The channel sum of each of the 16 elements k = 4*i + j is one matrix product, so a chunk of
-images costs 16 GEMMs ``M[k] = U[k] @ V[k]`` with ``U (16, F, C)`` the transformed filters and
-``V (16, C, T)`` the transformed input tiles (T = tiles of the chunk, ``t = (b*TH + th)*TW + tw``).
-Everything stays channels-first (NCHW): ``V`` and ``M`` keep the tile index last, so the
-transforms read and write image rows, and no layout copy is needed.
+which is exactly the r x r cross-correlation with a*a multiplies per tile, filter and channel
+instead of m*m*r*r. The channel sum of each of the a*a elements k = a*i + j is one matrix
+product: ``M[k] (T, F) = V[k] (T, C) @ U[k] (C, F)`` with the chunk's T tiles as the long
+dimension (the shape OpenBLAS multiplies fastest).
 
-Backward, with ``Mg = A dY A^T`` (the gradient w.r.t. ``M``, per tile) from ``winograd_dout``:
-the filters' gradient is ``dU[k] = Mg[k] @ V[k]^T`` (then ``dg = G^T dU G``, in numpy) and the
-input's is ``dV[k] = U[k]^T @ Mg[k]``, scattered back through ``B dV B^T`` by
-``winograd_input_grad`` (tiles overlap by two pixels, so each image is summed by one thread).
+Layout: everything inside a chunk is channels-last, so every inner loop runs over the C (or F)
+contiguous values of one pixel or tile element and vectorises:
 
-All kernels run ``prange`` over the images of the chunk; each writes only its own image's tiles,
-so results do not depend on the number of threads. Generic over float32 and float64. The
-rounding differs from a direct sum (the transforms add and subtract inputs before multiplying);
-tests/test_conv.py compares with PyTorch and checks float64 gradients.
+- ``xb`` (Hb, Wb, C), one image's padded input, Hb = m*(TH - 1) + a, Wb = m*(TW - 1) + a;
+- ``v`` (a*a, T, C), the transformed input tiles, tile ``t = (b*TH + th)*TW + tw``;
+- ``m`` / ``mg`` (a*a, T, F), the products and, in backward, the gradient w.r.t. them;
+- ``yb`` (m*TH, m*TW, F), one image's output (or dout) as whole tiles.
+
+Backward: ``Mg = A dY A^T`` per tile (``dout_tiles``); the caller forms dU[k] = V[k]^T @ Mg[k]
+and dV[k] = Mg[k] @ U[k]^T, and ``input_grad`` scatters ``B dV B^T`` back (tiles overlap by
+r - 1 pixels; each image is summed in one fixed order).
+
+The kernels are serial (``Conv2d`` runs one chunk per thread through ``_blas.batched``, whose
+jobs must not enter Numba's parallel pool) and generic over float32 and float64. The transform
+matrices are dense arrays; zero coefficients are skipped outside the vectorised loops. Each
+kernel writes only its own chunk's arrays, so results do not depend on the thread count.
 """
 
 from __future__ import annotations
 
-import numpy as np
-from numba import prange
-
 from ._jit import njit_kernel
 
 
-@njit_kernel(parallel=True)
-def winograd_input(x, n0, ph, pw, th_n, tw_n, v):
-    """V = B^T d B for every 4x4 input tile of images ``n0 .. n0+B-1`` of x (N, C, H, W).
+@njit_kernel
+def _lin(mat, src, s0, ss, dst, d0, ds, n):
+    """dst[d0 + ds*j + c] = sum_l mat[j, l] * src[s0 + ss*l + c] for j < mat.shape[0], c < n.
 
-    v (16, C, B*TH*TW) is written: v[4*i + j, c, t] is element (i, j) of tile t's transform.
-    Per image and channel: the plane is copied into a zero-bordered (2*TH + 2, 2*TW + 2)
-    buffer, B^T is applied down the columns of every tile row at once (whole rows, vectorised),
-    then B along each tile's columns, writing each v[k, c] run of TH*TW tiles in order.
+    One 1-D transform applied to n values at once (a pixel's channels, or whole rows): src and
+    dst are flat arrays, the l-th input and j-th output runs of n values start ``ss`` and ``ds``
+    apart. mat has 2, 4 or 6 columns; each output is one vectorised pass over n with every input
+    term unrolled (zero coefficients are multiplied too: cheaper than branching around them).
+    The runs are taken as slices: indexing ``src[s0 + c]`` directly keeps LLVM from vectorising
+    (negative-index wraparound checks), 35x slower for n = 32.
+    """
+    n_in = mat.shape[1]
+    x0, x1 = src[s0 : s0 + n], src[s0 + ss : s0 + ss + n]
+    if n_in == 2:
+        for j in range(mat.shape[0]):
+            o = dst[d0 + ds * j : d0 + ds * j + n]
+            c0, c1 = mat[j, 0], mat[j, 1]
+            for c in range(n):
+                o[c] = c0 * x0[c] + c1 * x1[c]
+        return
+    x2, x3 = src[s0 + 2 * ss : s0 + 2 * ss + n], src[s0 + 3 * ss : s0 + 3 * ss + n]
+    if n_in == 4:
+        for j in range(mat.shape[0]):
+            o = dst[d0 + ds * j : d0 + ds * j + n]
+            c0, c1, c2, c3 = mat[j, 0], mat[j, 1], mat[j, 2], mat[j, 3]
+            for c in range(n):
+                o[c] = c0 * x0[c] + c1 * x1[c] + c2 * x2[c] + c3 * x3[c]
+        return
+    x4, x5 = src[s0 + 4 * ss : s0 + 4 * ss + n], src[s0 + 5 * ss : s0 + 5 * ss + n]
+    for j in range(mat.shape[0]):  # n_in == 6
+        o = dst[d0 + ds * j : d0 + ds * j + n]
+        c0, c1, c2, c3, c4, c5 = mat[j, 0], mat[j, 1], mat[j, 2], mat[j, 3], mat[j, 4], mat[j, 5]
+        for c in range(n):
+            o[c] = c0 * x0[c] + c1 * x1[c] + c2 * x2[c] + c3 * x3[c] + c4 * x4[c] + c5 * x5[c]
+
+
+@njit_kernel
+def input_tiles(x, n0, ph, pw, m, bt, xb, t1, v):
+    """V = B^T d B for every a x a input tile of images ``n0 .. n0+B-1`` of x (N, C, H, W).
+
+    bt (a, a) is B^T; v (a*a, B*TH*TW, C) is written, v[a*i + j, t] = element (i, j) of tile t.
+    xb (Hb, Wb, C) workspace whose border the caller zeroed (only the interior is written);
+    t1 (a, Wb, C) workspace: B^T applied down the columns of one tile row, whole rows at once.
     """
     n_chan, height, width = x.shape[1], x.shape[2], x.shape[3]
-    n_img = v.shape[2] // (th_n * tw_n)
-    rows, cols = 2 * th_n + 2, 2 * tw_n + 2
-    h_end, w_end = min(height, rows - ph), min(width, cols - pw)
-    for b in prange(n_img):
-        plane = np.zeros((rows, cols), x.dtype)
-        tmp = np.empty((4, th_n, cols), x.dtype)
-        for c in range(n_chan):
-            img = x[n0 + b, c]
+    a = bt.shape[0]
+    hb, wb = xb.shape[0], xb.shape[1]
+    th_n, tw_n = (hb - a) // m + 1, (wb - a) // m + 1
+    h_end, w_end = min(height, hb - ph), min(width, wb - pw)
+    n_tiles = v.shape[1]
+    n_img = n_tiles // (th_n * tw_n)
+    row = wb * n_chan
+    xf, t1f, vf = xb.reshape(-1), t1.reshape(-1), v.reshape(-1)
+    for b in range(n_img):
+        for c in range(n_chan):  # channels last
             for h in range(h_end):
-                dst = plane[h + ph]
-                src = img[h]
+                src, dst = x[n0 + b, c, h], xb[h + ph]
                 for w_ in range(w_end):
-                    dst[w_ + pw] = src[w_]
-            for th in range(th_n):  # B^T d: rows 2*th .. 2*th + 3 combined, whole rows at a time
-                p0, p1, p2, p3 = plane[2 * th], plane[2 * th + 1], plane[2 * th + 2], plane[2 * th + 3]
-                t0, t1, t2, t3 = tmp[0, th], tmp[1, th], tmp[2, th], tmp[3, th]
-                for j in range(cols):
-                    t0[j] = p0[j] - p2[j]
-                    t1[j] = p1[j] + p2[j]
-                    t2[j] = p2[j] - p1[j]
-                    t3[j] = p1[j] - p3[j]
-            base = b * th_n * tw_n
-            for i in range(4):  # (B^T d) B: columns 2*tw .. 2*tw + 3 of each tile
-                v0, v1 = v[4 * i, c], v[4 * i + 1, c]
-                v2, v3 = v[4 * i + 2, c], v[4 * i + 3, c]
-                for th in range(th_n):
-                    r = tmp[i, th]
-                    o = base + th * tw_n
-                    for tw in range(tw_n):
-                        a0, a1, a2, a3 = r[2 * tw], r[2 * tw + 1], r[2 * tw + 2], r[2 * tw + 3]
-                        v0[o + tw] = a0 - a2
-                        v1[o + tw] = a1 + a2
-                        v2[o + tw] = a2 - a1
-                        v3[o + tw] = a1 - a3
+                    dst[w_ + pw, c] = src[w_]
+        for th in range(th_n):
+            _lin(bt, xf, m * th * row, row, t1f, 0, row, row)  # B^T d: down the columns, whole rows
+            t0 = (b * th_n + th) * tw_n
+            for tw in range(tw_n):  # (B^T d) B: along each tile's rows
+                for i in range(a):
+                    _lin(bt, t1f, i * row + m * tw * n_chan, n_chan, vf, ((a * i) * n_tiles + t0 + tw) * n_chan,
+                         n_tiles * n_chan, n_chan)
 
 
-@njit_kernel(parallel=True)
-def winograd_output(m, bias, n0, th_n, tw_n, out):
-    """out[n0 + b, f] tiles = A^T M A + bias[f], from m (16, F, B*TH*TW); out (N, F, OH, OW).
+@njit_kernel
+def output_tiles(mm, bias, n0, at, yb, t2, out):
+    """out[n0 + b] = A^T M A + bias, tile by tile, from mm (a*a, B*TH*TW, F); out (N, F, OH, OW).
 
-    Tiles that hang over the bottom or right edge (odd OH or OW) write only their inside part.
+    at (m, a) is A^T; yb (m*TH, m*TW, F) and t2 (m, a, F) workspaces. Tiles that hang over the
+    bottom or right edge write only their inside part.
     """
     n_filt, oh_n, ow_n = out.shape[1], out.shape[2], out.shape[3]
-    n_img = m.shape[2] // (th_n * tw_n)
-    for b in prange(n_img):
-        plane = np.empty((2 * th_n, 2 * tw_n), out.dtype)
-        base = b * th_n * tw_n
-        for f in range(n_filt):
+    m, a = at.shape
+    th_n, tw_n = yb.shape[0] // m, yb.shape[1] // m
+    n_tiles = mm.shape[1]
+    n_img = n_tiles // (th_n * tw_n)
+    mf, yf, t2f = mm.reshape(-1), yb.reshape(-1), t2.reshape(-1)
+    yrow = m * tw_n * n_filt
+    for b in range(n_img):
+        for th in range(th_n):
+            for tw in range(tw_n):
+                t = (b * th_n + th) * tw_n + tw
+                for j in range(a):  # A^T M: down the columns
+                    _lin(at, mf, (j * n_tiles + t) * n_filt, a * n_tiles * n_filt, t2f, j * n_filt, a * n_filt, n_filt)
+                for i in range(m):  # (A^T M) A: along the rows
+                    _lin(at, t2f, i * a * n_filt, n_filt, yf, (m * th + i) * yrow + m * tw * n_filt, n_filt, n_filt)
+        for f in range(n_filt):  # back to NCHW, plus the bias
             bf = bias[f]
-            for th in range(th_n):
-                o = base + th * tw_n
-                top, bot = plane[2 * th], plane[2 * th + 1]
-                for tw in range(tw_n):
-                    t = o + tw
-                    # A^T M: s_j = m0j + m1j + m2j (top row), z_j = m1j - m2j - m3j (bottom row)
-                    s0 = m[0, f, t] + m[4, f, t] + m[8, f, t]
-                    s1 = m[1, f, t] + m[5, f, t] + m[9, f, t]
-                    s2 = m[2, f, t] + m[6, f, t] + m[10, f, t]
-                    s3 = m[3, f, t] + m[7, f, t] + m[11, f, t]
-                    z0 = m[4, f, t] - m[8, f, t] - m[12, f, t]
-                    z1 = m[5, f, t] - m[9, f, t] - m[13, f, t]
-                    z2 = m[6, f, t] - m[10, f, t] - m[14, f, t]
-                    z3 = m[7, f, t] - m[11, f, t] - m[15, f, t]
-                    top[2 * tw] = s0 + s1 + s2 + bf
-                    top[2 * tw + 1] = s1 - s2 - s3 + bf
-                    bot[2 * tw] = z0 + z1 + z2 + bf
-                    bot[2 * tw + 1] = z1 - z2 - z3 + bf
-            dst = out[n0 + b, f]
             for h in range(oh_n):
-                src, row = plane[h], dst[h]
+                src, dst = yb[h], out[n0 + b, f, h]
                 for w_ in range(ow_n):
-                    row[w_] = src[w_]
+                    dst[w_] = src[w_, f] + bf
 
 
-@njit_kernel(parallel=True)
-def winograd_dout(dout, n0, th_n, tw_n, mg):
-    """Mg = A dY A^T for every 2x2 tile of dout[n0 .. n0+B-1] (N, F, OH, OW) -> mg (16, F, B*TH*TW).
+@njit_kernel
+def dout_tiles(dout, n0, at, yb, t2, mg):
+    """Mg = A dY A^T for every m x m tile of dout[n0 .. n0+B-1] (N, F, OH, OW) -> mg (a*a, B*TH*TW, F).
 
-    Tile entries outside an odd-sized output count as zero. Per image and filter: A along the
-    rows of every tile row at once (whole rows), then A^T along each tile's two columns.
+    at (m, a) is A^T; yb (m*TH, m*TW, F) workspace whose part outside OH x OW the caller zeroed
+    (tile entries outside an odd-sized output count as zero); t2 (a, m, F) workspace.
     """
     n_filt, oh_n, ow_n = dout.shape[1], dout.shape[2], dout.shape[3]
-    n_img = mg.shape[2] // (th_n * tw_n)
-    cols = 2 * tw_n
-    for b in prange(n_img):
-        plane = np.zeros((2 * th_n, cols), dout.dtype)
-        rows = np.empty((4, th_n, cols), dout.dtype)
-        base = b * th_n * tw_n
-        for f in range(n_filt):
-            src = dout[n0 + b, f]
+    m, a = at.shape
+    th_n, tw_n = yb.shape[0] // m, yb.shape[1] // m
+    a_mat = at.T.copy()  # A (a, m)
+    n_tiles = mg.shape[1]
+    n_img = n_tiles // (th_n * tw_n)
+    gf, yf, t2f = mg.reshape(-1), yb.reshape(-1), t2.reshape(-1)
+    yrow = m * tw_n * n_filt
+    for b in range(n_img):
+        for f in range(n_filt):  # channels last
             for h in range(oh_n):
-                dst, s_row = plane[h], src[h]
+                src, dst = dout[n0 + b, f, h], yb[h]
                 for w_ in range(ow_n):
-                    dst[w_] = s_row[w_]
-            for th in range(th_n):  # A dY: (y0, y0 + y1, y0 - y1, -y1) of the tile's two rows
-                y0, y1 = plane[2 * th], plane[2 * th + 1]
-                r0, r1, r2, r3 = rows[0, th], rows[1, th], rows[2, th], rows[3, th]
-                for j in range(cols):
-                    r0[j] = y0[j]
-                    r1[j] = y0[j] + y1[j]
-                    r2[j] = y0[j] - y1[j]
-                    r3[j] = -y1[j]
-            for i in range(4):  # (A dY) A^T: the same on the tile's two columns
-                g0, g1 = mg[4 * i, f], mg[4 * i + 1, f]
-                g2, g3 = mg[4 * i + 2, f], mg[4 * i + 3, f]
-                for th in range(th_n):
-                    r = rows[i, th]
-                    o = base + th * tw_n
-                    for tw in range(tw_n):
-                        a0, a1 = r[2 * tw], r[2 * tw + 1]
-                        g0[o + tw] = a0
-                        g1[o + tw] = a0 + a1
-                        g2[o + tw] = a0 - a1
-                        g3[o + tw] = -a1
+                    dst[w_, f] = src[w_]
+        for th in range(th_n):
+            for tw in range(tw_n):
+                t = (b * th_n + th) * tw_n + tw
+                for j in range(m):  # A dY: down the columns
+                    _lin(a_mat, yf, m * th * yrow + (m * tw + j) * n_filt, yrow, t2f, j * n_filt, m * n_filt, n_filt)
+                for i in range(a):  # (A dY) A^T: along the rows
+                    _lin(a_mat, t2f, i * m * n_filt, n_filt, gf, (a * i * n_tiles + t) * n_filt, n_tiles * n_filt, n_filt)
 
 
-@njit_kernel(parallel=True)
-def winograd_input_grad(dv, n0, ph, pw, th_n, tw_n, dx):
-    """Adjoint of ``winograd_input``: dx[n0 + b] = sum over tiles of B dV B^T, placed where the
-    tile read (parts in the padding are dropped). dv (16, C, B*TH*TW); dx (N, C, H, W) is written
-    for the chunk's images. Tiles overlap by two pixels; each image is summed by one thread in a
-    fixed order: B^T's adjoint along the columns into one row buffer per tile row and element
-    row i, then along the rows into a zero-bordered plane, whose interior is dx.
+@njit_kernel
+def input_grad(dv, n0, ph, pw, m, bt, xb, t1, tmp, dx):
+    """Adjoint of ``input_tiles``: dx[n0 + b] = sum over tiles of B dV B^T, placed where the tile
+    read (parts in the padding are dropped). dv (a*a, B*TH*TW, C); dx (N, C, H, W) is written
+    for the chunk's images. Workspaces xb (Hb, Wb, C) (all of it is overwritten: not the zero-bordered
+    buffer of ``input_tiles``), t1 (a, Wb, C), tmp (a, a, C). Each image is summed in one fixed
+    order: each tile's B dV B^T into tmp, added into the image tile by tile (row-major).
     """
     n_chan, height, width = dx.shape[1], dx.shape[2], dx.shape[3]
-    n_img = dv.shape[2] // (th_n * tw_n)
-    rows_n, cols = 2 * th_n + 2, 2 * tw_n + 2
-    h_end, w_end = min(height, rows_n - ph), min(width, cols - pw)
+    a = bt.shape[0]
+    hb, wb = xb.shape[0], xb.shape[1]
+    th_n, tw_n = (hb - a) // m + 1, (wb - a) // m + 1
+    h_end, w_end = min(height, hb - ph), min(width, wb - pw)
+    b_mat = bt.T.copy()  # B (a, a)
+    n_tiles = dv.shape[1]
+    n_img = n_tiles // (th_n * tw_n)
+    df, tf, t1f = dv.reshape(-1), tmp.reshape(-1), t1.reshape(-1)
     zero = dx.dtype.type(0)
-    for b in prange(n_img):
-        plane = np.empty((rows_n, cols), dx.dtype)
-        q = np.empty((4, th_n, cols), dx.dtype)
-        base = b * th_n * tw_n
+    for b in range(n_img):
+        xb[:] = zero
+        for th in range(th_n):
+            for tw in range(tw_n):
+                t = (b * th_n + th) * tw_n + tw
+                for i in range(a):  # dV B^T: along the rows
+                    _lin(b_mat, df, (a * i * n_tiles + t) * n_chan, n_tiles * n_chan, t1f, i * a * n_chan, n_chan, n_chan)
+                for j in range(a):  # B (dV B^T): down the columns
+                    _lin(b_mat, t1f, j * n_chan, a * n_chan, tf, j * n_chan, a * n_chan, n_chan)
+                for i in range(a):
+                    for j in range(a):
+                        dst, src = xb[m * th + i, m * tw + j], tmp[i, j]
+                        for c in range(n_chan):
+                            dst[c] += src[c]
         for c in range(n_chan):
-            for i in range(4):  # dV B^T: (a0, a1 - a2 + a3, a1 + a2 - a0, -a3) at columns 2*tw + 0..3
-                d0, d1 = dv[4 * i, c], dv[4 * i + 1, c]
-                d2, d3 = dv[4 * i + 2, c], dv[4 * i + 3, c]
-                for th in range(th_n):
-                    r = q[i, th]
-                    for j in range(cols):
-                        r[j] = zero
-                    o = base + th * tw_n
-                    for tw in range(tw_n):
-                        a0, a1, a2, a3 = d0[o + tw], d1[o + tw], d2[o + tw], d3[o + tw]
-                        r[2 * tw] += a0
-                        r[2 * tw + 1] += a1 - a2 + a3
-                        r[2 * tw + 2] += a1 + a2 - a0
-                        r[2 * tw + 3] -= a3
-            for h in range(rows_n):
-                prow = plane[h]
-                for j in range(cols):
-                    prow[j] = zero
-            for th in range(th_n):  # B (dV B^T): the same along the rows, whole rows at a time
-                q0, q1, q2, q3 = q[0, th], q[1, th], q[2, th], q[3, th]
-                p0, p1, p2, p3 = plane[2 * th], plane[2 * th + 1], plane[2 * th + 2], plane[2 * th + 3]
-                for j in range(cols):
-                    p0[j] += q0[j]
-                    p1[j] += q1[j] - q2[j] + q3[j]
-                    p2[j] += q1[j] + q2[j] - q0[j]
-                    p3[j] -= q3[j]
-            img = dx[n0 + b, c]
             for h in range(height):
-                row = img[h]
+                dst = dx[n0 + b, c, h]
                 if h < h_end:
-                    src = plane[h + ph]
+                    src = xb[h + ph]
                     for w_ in range(width):
-                        row[w_] = src[w_ + pw] if w_ < w_end else zero
+                        dst[w_] = src[w_ + pw, c] if w_ < w_end else zero
                 else:
-                    for w_ in range(width):
-                        row[w_] = zero
+                    dst[:] = zero

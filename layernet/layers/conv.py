@@ -20,21 +20,22 @@ from ..kernels.conv import (
 from ..registry import LAYERS
 from .base import Layer
 from .conv_general import general_backward, general_forward
-from .conv_winograd import winograd_backward, winograd_forward
+from .conv_winograd import WinogradPlan, winograd_backward, winograd_forward
 
 #: Images per im2col chunk: the column matrix of a chunk is reused (and recomputed in backward)
 #: instead of holding the columns of the whole batch.
 CHUNK_IMAGES = 16
-#: 3x3 stride-1 convolutions with at least WINOGRAD_MIN_CHANNELS input channels and
-#: C*OH*OW >= WINOGRAD_MIN_SIZE use Winograd F(2x2, 3x3). Chosen from fwd+bwd timings against
-#: im2col (batch 128, float32, shared 2-core machine at load 7-9, so only the clear cases count):
-#: faster for 32->32 at 32x32 (0.54x with 2 threads, 0.79x single-threaded CPU time), 32->64 at
-#: 32x32 (0.84x single) and 64->64 at 16x16 (0.64x / 0.77-0.96x); slower for 32->64 and 32->32
-#: at 16x16 (1.18-1.53x) and 16->32 or 3->32 at 32x32 (1.8-3x: the products have only C terms).
+#: 3x3 and 5x5 stride-1 convolutions with at least WINOGRAD_MIN_CHANNELS input channels and
+#: C*OH*OW >= WINOGRAD_MIN_SIZE use Winograd (F(4x4, 3x3) or F(2x2, 5x5), layers/conv_winograd.py).
+#: PROVISIONAL: to be measured.
 WINOGRAD_MIN_CHANNELS = 32
-WINOGRAD_MIN_SIZE = 16384
-#: Output tiles (2x2) per Winograd chunk: the transformed input of a chunk is 16*C*tiles values.
-WINOGRAD_CHUNK_TILES = 2048
+WINOGRAD_MIN_SIZE = 4096
+#: Output tiles per Winograd chunk (whole images, at least one): 128 tiles keep a chunk's
+#: transformed input and products (36*128*C and 36*128*F values) in L2, and OpenBLAS multiplies
+#: (128, C) @ (C, F) at ~105-110 GFLOP/s per core.
+WINOGRAD_CHUNK_TILES = 128
+#: Output tile size m of F(m x m, r x r) per filter size r: 6x6 input tiles either way.
+WINOGRAD_TILE = {3: 4, 5: 2}
 
 
 @LAYERS.register("conv2d")
@@ -51,9 +52,10 @@ class Conv2d(Layer):
     are dropped).
 
     Computation: one input channel at stride 1 uses a direct kernel (each tap one long
-    multiply-add over the output plane); 3x3 filters at stride 1 with many input channels
-    (``WINOGRAD_MIN_CHANNELS``, ``WINOGRAD_MIN_SIZE``) use Winograd F(2x2, 3x3) (16 matrix
-    products per chunk of images, 2.25x fewer multiplies; layers/conv_winograd.py); everything else an im2col product per chunk of
+    multiply-add over the output plane); 3x3 and 5x5 filters at stride 1 with many input channels
+    (``WINOGRAD_MIN_CHANNELS``, ``WINOGRAD_MIN_SIZE``) use Winograd F(4x4, 3x3) or F(2x2, 5x5) (36
+    matrix products per chunk of images, 4x or 2.78x fewer multiplies; layers/conv_winograd.py);
+    everything else an im2col product per chunk of
     ``CHUNK_IMAGES`` images with the columns recomputed in backward (see kernels/conv.py).
 
     ``dilation`` (d) and ``groups`` (G), as PyTorch: taps are d apart, W[f, c, kh, kw] reads
@@ -137,8 +139,8 @@ class Conv2d(Layer):
         return self.in_channels == 1 and self._s == (1, 1)
 
     def _winograd(self, oh, ow) -> bool:
-        c = self.in_channels
-        return (self._k == (3, 3) and self._s == (1, 1) and c >= WINOGRAD_MIN_CHANNELS
+        c, (kh, kw) = self.in_channels, self._k
+        return (kh == kw and kh in WINOGRAD_TILE and self._s == (1, 1) and c >= WINOGRAD_MIN_CHANNELS
                 and c * oh * ow >= WINOGRAD_MIN_SIZE)
 
     # ----------------------------------------------------------------- forward
@@ -268,8 +270,10 @@ class Conv2d(Layer):
         dW = np.ascontiguousarray(dw_mat.reshape(kh, kw, c, f).transpose(3, 2, 0, 1))
         return dW, dx
 
-    # ----------------------------------------------------------------- Winograd F(2x2, 3x3)
+    # ----------------------------------------------------------------- Winograd
     def _winograd_plan(self, x, oh, ow):
-        """(tile rows, tile columns, images per chunk) for input x and output (OH, OW)."""
-        th, tw = -(-oh // 2), -(-ow // 2)
-        return th, tw, max(1, min(x.shape[0], WINOGRAD_CHUNK_TILES // (th * tw)))
+        """The ``WinogradPlan`` (m, r, tile rows, tile columns, images per chunk) for input x and output (OH, OW)."""
+        r = self._k[0]
+        m = WINOGRAD_TILE[r]
+        th, tw = -(-oh // m), -(-ow // m)
+        return WinogradPlan(m, r, th, tw, max(1, min(x.shape[0], WINOGRAD_CHUNK_TILES // (th * tw))))

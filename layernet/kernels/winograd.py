@@ -36,8 +36,9 @@ from ._jit import njit_kernel
 
 
 @njit_kernel
-def _lin(mat, src, s0, ss, dst, d0, ds, n):
-    """dst[d0 + ds*j + c] = sum_l mat[j, l] * src[s0 + ss*l + c] for j < mat.shape[0], c < n.
+def _lin(mat, src, s0, ss, dst, d0, ds, n, add=False):
+    """dst[d0 + ds*j + c] = sum_l mat[j, l] * src[s0 + ss*l + c] for j < mat.shape[0], c < n
+    (``add``: added to dst instead).
 
     One 1-D transform applied to n values at once (a pixel's channels, or whole rows): src and
     dst are flat arrays, the l-th input and j-th output runs of n values start ``ss`` and ``ds``
@@ -52,23 +53,35 @@ def _lin(mat, src, s0, ss, dst, d0, ds, n):
         for j in range(mat.shape[0]):
             o = dst[d0 + ds * j : d0 + ds * j + n]
             c0, c1 = mat[j, 0], mat[j, 1]
-            for c in range(n):
-                o[c] = c0 * x0[c] + c1 * x1[c]
+            if add:
+                for c in range(n):
+                    o[c] += c0 * x0[c] + c1 * x1[c]
+            else:
+                for c in range(n):
+                    o[c] = c0 * x0[c] + c1 * x1[c]
         return
     x2, x3 = src[s0 + 2 * ss : s0 + 2 * ss + n], src[s0 + 3 * ss : s0 + 3 * ss + n]
     if n_in == 4:
         for j in range(mat.shape[0]):
             o = dst[d0 + ds * j : d0 + ds * j + n]
             c0, c1, c2, c3 = mat[j, 0], mat[j, 1], mat[j, 2], mat[j, 3]
-            for c in range(n):
-                o[c] = c0 * x0[c] + c1 * x1[c] + c2 * x2[c] + c3 * x3[c]
+            if add:
+                for c in range(n):
+                    o[c] += c0 * x0[c] + c1 * x1[c] + c2 * x2[c] + c3 * x3[c]
+            else:
+                for c in range(n):
+                    o[c] = c0 * x0[c] + c1 * x1[c] + c2 * x2[c] + c3 * x3[c]
         return
     x4, x5 = src[s0 + 4 * ss : s0 + 4 * ss + n], src[s0 + 5 * ss : s0 + 5 * ss + n]
     for j in range(mat.shape[0]):  # n_in == 6
         o = dst[d0 + ds * j : d0 + ds * j + n]
         c0, c1, c2, c3, c4, c5 = mat[j, 0], mat[j, 1], mat[j, 2], mat[j, 3], mat[j, 4], mat[j, 5]
-        for c in range(n):
-            o[c] = c0 * x0[c] + c1 * x1[c] + c2 * x2[c] + c3 * x3[c] + c4 * x4[c] + c5 * x5[c]
+        if add:
+            for c in range(n):
+                o[c] += c0 * x0[c] + c1 * x1[c] + c2 * x2[c] + c3 * x3[c] + c4 * x4[c] + c5 * x5[c]
+        else:
+            for c in range(n):
+                o[c] = c0 * x0[c] + c1 * x1[c] + c2 * x2[c] + c3 * x3[c] + c4 * x4[c] + c5 * x5[c]
 
 
 @njit_kernel
@@ -107,7 +120,8 @@ def input_tiles(x, n0, ph, pw, m, bt, xb, t1, v):
 def output_tiles(mm, bias, n0, at, yb, t2, out):
     """out[n0 + b] = A^T M A + bias, tile by tile, from mm (a*a, B*TH*TW, F); out (N, F, OH, OW).
 
-    at (m, a) is A^T; yb (m*TH, m*TW, F) and t2 (m, a, F) workspaces. Tiles that hang over the
+    at (m, a) is A^T; workspaces yb (m*TH, m*TW, F) and t2 (a, m*TW, F): M A of each tile of a
+    tile row side by side, then A^T down its columns, whole rows at once. Tiles that hang over the
     bottom or right edge write only their inside part.
     """
     n_filt, oh_n, ow_n = out.shape[1], out.shape[2], out.shape[3]
@@ -119,12 +133,12 @@ def output_tiles(mm, bias, n0, at, yb, t2, out):
     yrow = m * tw_n * n_filt
     for b in range(n_img):
         for th in range(th_n):
-            for tw in range(tw_n):
-                t = (b * th_n + th) * tw_n + tw
-                for j in range(a):  # A^T M: down the columns
-                    _lin(at, mf, (j * n_tiles + t) * n_filt, a * n_tiles * n_filt, t2f, j * n_filt, a * n_filt, n_filt)
-                for i in range(m):  # (A^T M) A: along the rows
-                    _lin(at, t2f, i * a * n_filt, n_filt, yf, (m * th + i) * yrow + m * tw * n_filt, n_filt, n_filt)
+            t0 = (b * th_n + th) * tw_n
+            for tw in range(tw_n):  # M A: along each tile's rows
+                for i in range(a):
+                    _lin(at, mf, (a * i * n_tiles + t0 + tw) * n_filt, n_tiles * n_filt,
+                         t2f, i * yrow + m * tw * n_filt, n_filt, n_filt)
+            _lin(at, t2f, 0, yrow, yf, m * th * yrow, yrow, yrow)  # A^T (M A): down the columns
         for f in range(n_filt):  # back to NCHW, plus the bias
             bf = bias[f]
             for h in range(oh_n):
@@ -138,7 +152,8 @@ def dout_tiles(dout, n0, at, yb, t2, mg):
     """Mg = A dY A^T for every m x m tile of dout[n0 .. n0+B-1] (N, F, OH, OW) -> mg (a*a, B*TH*TW, F).
 
     at (m, a) is A^T; yb (m*TH, m*TW, F) workspace whose part outside OH x OW the caller zeroed
-    (tile entries outside an odd-sized output count as zero); t2 (a, m, F) workspace.
+    (tile entries outside an odd-sized output count as zero); t2 (a, m*TW, F) workspace: A dY of
+    a tile row, whole rows at once, then A^T along each tile's rows.
     """
     n_filt, oh_n, ow_n = dout.shape[1], dout.shape[2], dout.shape[3]
     m, a = at.shape
@@ -155,21 +170,22 @@ def dout_tiles(dout, n0, at, yb, t2, mg):
                 for w_ in range(ow_n):
                     dst[w_, f] = src[w_]
         for th in range(th_n):
-            for tw in range(tw_n):
-                t = (b * th_n + th) * tw_n + tw
-                for j in range(m):  # A dY: down the columns
-                    _lin(a_mat, yf, m * th * yrow + (m * tw + j) * n_filt, yrow, t2f, j * n_filt, m * n_filt, n_filt)
-                for i in range(a):  # (A dY) A^T: along the rows
-                    _lin(a_mat, t2f, i * m * n_filt, n_filt, gf, (a * i * n_tiles + t) * n_filt, n_tiles * n_filt, n_filt)
+            _lin(a_mat, yf, m * th * yrow, yrow, t2f, 0, yrow, yrow)  # A dY: down the columns
+            t0 = (b * th_n + th) * tw_n
+            for tw in range(tw_n):  # (A dY) A^T: along each tile's rows
+                for i in range(a):
+                    _lin(a_mat, t2f, i * yrow + m * tw * n_filt, n_filt, gf, (a * i * n_tiles + t0 + tw) * n_filt,
+                         n_tiles * n_filt, n_filt)
 
 
 @njit_kernel
-def input_grad(dv, n0, ph, pw, m, bt, xb, t1, tmp, dx):
+def input_grad(dv, n0, ph, pw, m, bt, xb, t1, dx):
     """Adjoint of ``input_tiles``: dx[n0 + b] = sum over tiles of B dV B^T, placed where the tile
     read (parts in the padding are dropped). dv (a*a, B*TH*TW, C); dx (N, C, H, W) is written
-    for the chunk's images. Workspaces xb (Hb, Wb, C) (all of it is overwritten: not the zero-bordered
-    buffer of ``input_tiles``), t1 (a, Wb, C), tmp (a, a, C). Each image is summed in one fixed
-    order: each tile's B dV B^T into tmp, added into the image tile by tile (row-major).
+    for the chunk's images. Workspaces xb (Hb, Wb, C) (all of it is overwritten: not the
+    zero-bordered buffer of ``input_tiles``) and t1 (a, Wb, C). Tiles overlap by r - 1 pixels;
+    each image is summed in one fixed order: dV B^T of each tile of a tile row added into t1
+    (left to right), then B down t1's columns added into the image rows (top to bottom).
     """
     n_chan, height, width = dx.shape[1], dx.shape[2], dx.shape[3]
     a = bt.shape[0]
@@ -179,22 +195,19 @@ def input_grad(dv, n0, ph, pw, m, bt, xb, t1, tmp, dx):
     b_mat = bt.T.copy()  # B (a, a)
     n_tiles = dv.shape[1]
     n_img = n_tiles // (th_n * tw_n)
-    df, tf, t1f = dv.reshape(-1), tmp.reshape(-1), t1.reshape(-1)
+    row = wb * n_chan
+    df, xf, t1f = dv.reshape(-1), xb.reshape(-1), t1.reshape(-1)
     zero = dx.dtype.type(0)
     for b in range(n_img):
         xb[:] = zero
         for th in range(th_n):
-            for tw in range(tw_n):
-                t = (b * th_n + th) * tw_n + tw
-                for i in range(a):  # dV B^T: along the rows
-                    _lin(b_mat, df, (a * i * n_tiles + t) * n_chan, n_tiles * n_chan, t1f, i * a * n_chan, n_chan, n_chan)
-                for j in range(a):  # B (dV B^T): down the columns
-                    _lin(b_mat, t1f, j * n_chan, a * n_chan, tf, j * n_chan, a * n_chan, n_chan)
+            t1[:] = zero
+            t0 = (b * th_n + th) * tw_n
+            for tw in range(tw_n):  # dV B^T: along each tile's rows
                 for i in range(a):
-                    for j in range(a):
-                        dst, src = xb[m * th + i, m * tw + j], tmp[i, j]
-                        for c in range(n_chan):
-                            dst[c] += src[c]
+                    _lin(b_mat, df, (a * i * n_tiles + t0 + tw) * n_chan, n_tiles * n_chan,
+                         t1f, i * row + m * tw * n_chan, n_chan, n_chan, True)
+            _lin(b_mat, t1f, 0, row, xf, m * th * row, row, row, True)  # B (dV B^T): down the columns
         for c in range(n_chan):
             for h in range(height):
                 dst = dx[n0 + b, c, h]

@@ -108,7 +108,7 @@ def winograd_forward(x, W, b, out, padding, plan):
     u = winograd_filters(W, m)
     space = _workspaces(plan, c, x.dtype)
     prods = [np.empty(a * a * images * th * tw * f, x.dtype) for _ in space]
-    ybs = [(np.empty((m * th, m * tw, f), x.dtype), np.empty((m, a, f), x.dtype)) for _ in space]
+    ybs = [(np.empty((m * th, m * tw, f), x.dtype), np.empty((a, m * tw, f), x.dtype)) for _ in space]
 
     def job(i, wk):
         n0 = i * images
@@ -132,8 +132,8 @@ def winograd_backward(x, W, dout, padding, plan, needs_input_grad):
     ut = np.ascontiguousarray(winograd_filters(W, m).transpose(0, 2, 1))  # (a*a, F, C)
     space = _workspaces(plan, c, x.dtype)
     grads = [np.empty(a * a * images * th * tw * f, x.dtype) for _ in space]
-    ybs = [(np.zeros((m * th, m * tw, f), x.dtype), np.empty((a, m, f), x.dtype)) for _ in space]
-    dxbs = [(np.empty(xb.shape, x.dtype), np.empty((a, a, c), x.dtype)) for xb, _, _ in space]
+    ybs = [(np.zeros((m * th, m * tw, f), x.dtype), np.empty((a, m * tw, f), x.dtype)) for _ in space]
+    dxbs = [np.empty(xb.shape, x.dtype) for xb, _, _ in space]
     n_chunks = -(-n // images)
     du_parts = np.empty((n_chunks, a * a, c, f), x.dtype)
     dx = np.empty(x.shape, dtype=x.dtype) if needs_input_grad else None
@@ -149,8 +149,7 @@ def winograd_backward(x, W, dout, padding, plan, needs_input_grad):
         np.matmul(v.transpose(0, 2, 1), mg, out=du_parts[i])  # dU[k] = V[k]^T @ Mg[k]
         if dx is not None:
             np.matmul(mg, ut, out=v)  # dV[k] = Mg[k] @ U[k]^T, over V (no longer needed)
-            dxb, tmp = dxbs[wk]
-            input_grad(v, n0, ph, pw, m, bt, dxb, t1, tmp, dx)
+            input_grad(v, n0, ph, pw, m, bt, dxbs[wk], t1, dx)
 
     batched(job, n_chunks)
     du = du_parts.sum(axis=0).reshape(a, a, c, f)

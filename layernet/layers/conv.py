@@ -276,4 +276,7 @@ class Conv2d(Layer):
         r = self._k[0]
         m = WINOGRAD_TILE[r]
         th, tw = -(-oh // m), -(-ow // m)
-        return WinogradPlan(m, r, th, tw, max(1, min(x.shape[0], WINOGRAD_CHUNK_TILES // (th * tw))))
+        n = x.shape[0]
+        # at least two chunks per worker: a single chunk would run its products on all the BLAS threads
+        images = min(WINOGRAD_CHUNK_TILES // (th * tw), -(-n // (2 * workers())))
+        return WinogradPlan(m, r, th, tw, max(1, images))

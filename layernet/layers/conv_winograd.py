@@ -85,7 +85,7 @@ def winograd_filters(W, m):
     _, g, _ = winograd_matrices(m, W.shape[2], W.dtype)
     a = g.shape[0]
     f, c = W.shape[:2]
-    return np.ascontiguousarray(np.einsum("ai,fcij,bj->abcf", g, W, g).reshape(a * a, c, f))
+    return np.ascontiguousarray(np.einsum("ai,fcij,bj->abcf", g, W, g, optimize=True).reshape(a * a, c, f))
 
 
 def _workspaces(plan, channels, dtype):
@@ -153,5 +153,5 @@ def winograd_backward(x, W, dout, padding, plan, needs_input_grad):
 
     batched(job, n_chunks)
     du = du_parts.sum(axis=0).reshape(a, a, c, f)
-    dW = np.ascontiguousarray(np.einsum("ai,abcf,bj->fcij", g, du, g))
+    dW = np.ascontiguousarray(np.einsum("ai,abcf,bj->fcij", g, du, g, optimize=True))
     return dW, dx

@@ -28,8 +28,8 @@ CHUNK_IMAGES = 16
 #: 3x3 and 5x5 stride-1 convolutions with at least WINOGRAD_MIN_CHANNELS input channels and
 #: C*OH*OW >= WINOGRAD_MIN_SIZE use Winograd (F(4x4, 3x3) or F(2x2, 5x5), layers/conv_winograd.py).
 #: PROVISIONAL: to be measured.
-WINOGRAD_MIN_CHANNELS = 32
-WINOGRAD_MIN_SIZE = 4096
+WINOGRAD_MIN_CHANNELS = 16
+WINOGRAD_MIN_SIZE = 6144
 #: Output tiles per Winograd chunk (whole images, at least one): 128 tiles keep a chunk's
 #: transformed input and products (36*128*C and 36*128*F values) in L2, and OpenBLAS multiplies
 #: (128, C) @ (C, F) at ~105-110 GFLOP/s per core.

@@ -12,7 +12,8 @@ libraries in turn would; the median is over every timed step of every round.
 Cases: the reference models of ``models.py`` (a training step: forward, softmax-CE, backward,
 SGD-momentum) and layer cases ``conv3x3_C_F_S`` (a 3x3 convolution, padding 1, C -> F channels
 on S x S maps, batch 128: forward in training mode + backward with the input gradient, as in a
-net's inner layer).
+net's inner layer) and ``conv5x5_C_F_S`` (the same with a 5x5 filter and padding 2, e.g.
+``conv5x5_32_64_14``, LeNet's second convolution).
 
 ``--first`` imports another library *before* layernet, as a script or notebook may: ``numpy``
 (``import numpy as np`` at the top), ``torch`` (imported and used for one product first, as in a
@@ -38,28 +39,33 @@ CONV3X3 = [(3, 32, 32), (32, 32, 32), (32, 64, 32), (64, 64, 32),
            (3, 32, 16), (32, 32, 16), (32, 64, 16), (64, 64, 16)]
 
 
-def conv_case(c, f, s) -> str:
-    return f"conv3x3_{c}_{f}_{s}"
+def conv_case(c, f, s, k=3) -> str:
+    return f"conv{k}x{k}_{c}_{f}_{s}"
+
+
+def _is_conv_case(case: str) -> bool:
+    return case.startswith(("conv3x3_", "conv5x5_"))
 
 
 def _conv_step(lib: str, case: str, threads: int):
-    """fwd (training) + bwd of one 3x3 convolution with padding 1, dx included; step(x, y)."""
+    """fwd (training) + bwd of one KxK convolution with padding K//2, dx included; step(x, y)."""
     import numpy as np
 
     from .models import BATCH
 
+    k = int(case[4])
     c, f, s = (int(v) for v in case.split("_")[1:])
     rng = np.random.default_rng(0)
     x = rng.standard_normal((BATCH, c, s, s), dtype=np.float32)
     dout = rng.standard_normal((BATCH, f, s, s), dtype=np.float32)
     from layernet.layers import Conv2d
 
-    layer = Conv2d(c, f, 3, padding=1, rng=0)
+    layer = Conv2d(c, f, k, padding=k // 2, rng=0)
     if lib == "torch":
         from .harness import set_threads
 
         torch = set_threads(threads)
-        conv = torch.nn.Conv2d(c, f, 3, padding=1)
+        conv = torch.nn.Conv2d(c, f, k, padding=k // 2)
         conv.weight.data = torch.tensor(layer.params["W"])
         xt, gt = torch.from_numpy(x).requires_grad_(True), torch.from_numpy(dout)
 
@@ -99,7 +105,7 @@ def run(lib: str, case: str, threads: int = 2, settle: int = 3, timed: int = 10,
     """Time ``case`` for ``lib`` in this process (see the module docstring); a JSON-able dict."""
     from .models import batches, model_data, training_step
 
-    if case.startswith("conv3x3_"):
+    if _is_conv_case(case):
         step, (x, y) = _conv_step(lib, case, threads)
         data = [(x, y)]
     else:

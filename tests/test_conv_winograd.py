@@ -64,7 +64,7 @@ def winograd_everywhere(monkeypatch):
     (several chunks per worker, a partial last one where the batch is odd)."""
     monkeypatch.setattr(conv_module, "WINOGRAD_MIN_CHANNELS", 1)
     monkeypatch.setattr(conv_module, "WINOGRAD_MIN_SIZE", 1)
-    monkeypatch.setattr(conv_module, "WINOGRAD_CHUNK_TILES", 1)
+    monkeypatch.setattr(conv_module, "WINOGRAD_CHUNK_BYTES", 1)
 
 
 # (in_channels, (H, W), kernel, padding, batch): even and odd outputs (tiles hanging over the
@@ -175,7 +175,7 @@ def winograd_run(rng):
     lib = _blas._openblas()
     if lib is not None:
         lib.set_num_threads(numba.get_num_threads())
-    conv_module.WINOGRAD_MIN_CHANNELS, conv_module.WINOGRAD_MIN_SIZE, conv_module.WINOGRAD_CHUNK_TILES = 1, 1, 8
+    conv_module.WINOGRAD_MIN_CHANNELS, conv_module.WINOGRAD_MIN_SIZE, conv_module.WINOGRAD_CHUNK_BYTES = 1, 1, 40_000
     results = []
     for k in (3, 5):
         layer, x = _layer_and_input(rng, 3, (10, 9), k, k // 2, 7, filters=4, dtype=np.float32)
@@ -206,12 +206,14 @@ def test_chosen_only_where_it_was_measured_faster():
 
 
 def test_plan_keeps_every_worker_busy():
-    """At least two chunks per BLAS worker, whole images, about WINOGRAD_CHUNK_TILES tiles each."""
-    from layernet._blas import workers
-
+    """Whole images, about WINOGRAD_CHUNK_BYTES of transformed tiles a chunk, at least
+    WINOGRAD_MIN_CHUNKS chunks; nothing depends on the thread count."""
     x = np.zeros((8, 64, 4, 4), np.float32)
     plan = Conv2d(64, 64, 3, padding=1)._winograd_plan(x, 4, 4)
     assert (plan.m, plan.r, plan.th, plan.tw) == (4, 3, 1, 1)
-    assert -(-8 // plan.images) >= min(8, 2 * workers())
+    assert plan.images == 8 // conv_module.WINOGRAD_MIN_CHUNKS
     plan = Conv2d(32, 64, 5, padding=2)._winograd_plan(np.zeros((128, 32, 14, 14), np.float32), 14, 14)
-    assert (plan.m, plan.r, plan.th, plan.tw) == (2, 5, 7, 7) and plan.images >= 1
+    assert (plan.m, plan.r, plan.th, plan.tw) == (2, 5, 7, 7)
+    per_image = 36 * 49 * (32 + 64) * 4
+    assert abs(plan.images * per_image - conv_module.WINOGRAD_CHUNK_BYTES) <= per_image / 2
+    assert Conv2d(32, 32, 3, padding=1)._winograd_plan(np.zeros((1, 32, 64, 64)), 64, 64).images == 1

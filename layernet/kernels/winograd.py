@@ -125,134 +125,137 @@ def _lin(mat, src, s0, ss, dst, d0, ds, n, add=False):
 
 @njit_kernel
 def input_tiles(x, n0, ph, pw, m, bt, xb, t1, v):
-    """V = B^T d B for every a x a input tile of images ``n0 .. n0+B-1`` of x (N, C, H, W).
+    """V = B^T d B for every a x a input tile of the B images ``n0 .. n0+B-1`` of x (N, C, H, W).
 
-    bt (a, a) is B^T; v (a*a, B*TH*TW, C) is written, v[a*i + j, t] = element (i, j) of tile t.
-    xb (Hb, Wb, C) workspace whose border the caller zeroed (only the interior is written);
-    t1 (a, Wb, C) workspace: B^T applied down the columns of one tile row, whole rows at once.
+    bt (a, a) is B^T; v (a*a, TH*TW*B, C) is written: v[a*i + j, t*B + b] = element (i, j) of
+    tile t = th*TW + tw of image b. Workspaces xb (Hb, Wb, B, C), the padded images with the
+    chunk's images side by side in every pixel (zero border from the caller; only the interior is
+    written), and t1 (a, Wb, B, C). Per tile row: B^T down the columns (one pass over whole rows),
+    then B along each tile's columns (one pass per tile and element row, B*C values at once).
     """
     n_chan, height, width = x.shape[1], x.shape[2], x.shape[3]
     a = bt.shape[0]
-    hb, wb = xb.shape[0], xb.shape[1]
+    hb, wb, n_img = xb.shape[0], xb.shape[1], xb.shape[2]
     th_n, tw_n = (hb - a) // m + 1, (wb - a) // m + 1
     h_end, w_end = min(height, hb - ph), min(width, wb - pw)
-    n_tiles = v.shape[1]
-    n_img = n_tiles // (th_n * tw_n)
-    row = wb * n_chan
+    n_rows = v.shape[1]
+    run = n_img * n_chan  # one pixel of every image of the chunk
+    row = wb * run
     xf, t1f, vf = xb.reshape(-1), t1.reshape(-1), v.reshape(-1)
     for b in range(n_img):
-        for c in range(n_chan):  # channels last
+        for c in range(n_chan):
             for h in range(h_end):
                 src, dst = x[n0 + b, c, h], xb[h + ph]
                 for w_ in range(w_end):
-                    dst[w_ + pw, c] = src[w_]
-        for th in range(th_n):
-            _lin(bt, xf, m * th * row, row, t1f, 0, row, row)  # B^T d: down the columns, whole rows
-            t0 = (b * th_n + th) * tw_n
-            for tw in range(tw_n):  # (B^T d) B: along each tile's rows
-                for i in range(a):
-                    _lin(bt, t1f, i * row + m * tw * n_chan, n_chan, vf, ((a * i) * n_tiles + t0 + tw) * n_chan,
-                         n_tiles * n_chan, n_chan)
+                    dst[w_ + pw, b, c] = src[w_]
+    for th in range(th_n):
+        _lin(bt, xf, m * th * row, row, t1f, 0, row, row)  # B^T d: down the columns, whole rows
+        for tw in range(tw_n):  # (B^T d) B: along each tile's rows
+            t = th * tw_n + tw
+            for i in range(a):
+                _lin(bt, t1f, i * row + m * tw * run, run, vf, (a * i * n_rows + t * n_img) * n_chan,
+                     n_rows * n_chan, run)
 
 
 @njit_kernel
 def output_tiles(mm, bias, n0, at, yb, t2, out):
-    """out[n0 + b] = A^T M A + bias, tile by tile, from mm (a*a, B*TH*TW, F); out (N, F, OH, OW).
+    """out[n0 + b] = A^T M A + bias for the chunk's B images, from mm (a*a, TH*TW*B, F) (rows as
+    in ``input_tiles``); out (N, F, OH, OW).
 
-    at (m, a) is A^T; workspaces yb (m*TH, m*TW, F) and t2 (a, m*TW, F): M A of each tile of a
-    tile row side by side, then A^T down its columns, whole rows at once. Tiles that hang over the
-    bottom or right edge write only their inside part.
+    at (m, a) is A^T; workspaces yb (m*TH, m*TW, B, F) and t2 (a, m*TW, B, F): M A of every tile
+    of a tile row side by side, then A^T down its columns, whole rows at once. Tiles that hang over
+    the bottom or right edge write only their inside part.
     """
     n_filt, oh_n, ow_n = out.shape[1], out.shape[2], out.shape[3]
     m, a = at.shape
-    th_n, tw_n = yb.shape[0] // m, yb.shape[1] // m
-    n_tiles = mm.shape[1]
-    n_img = n_tiles // (th_n * tw_n)
+    th_n, tw_n, n_img = yb.shape[0] // m, yb.shape[1] // m, yb.shape[2]
+    n_rows = mm.shape[1]
+    run = n_img * n_filt
+    yrow = m * tw_n * run
     mf, yf, t2f = mm.reshape(-1), yb.reshape(-1), t2.reshape(-1)
-    yrow = m * tw_n * n_filt
-    for b in range(n_img):
-        for th in range(th_n):
-            t0 = (b * th_n + th) * tw_n
-            for tw in range(tw_n):  # M A: along each tile's rows
-                for i in range(a):
-                    _lin(at, mf, (a * i * n_tiles + t0 + tw) * n_filt, n_tiles * n_filt,
-                         t2f, i * yrow + m * tw * n_filt, n_filt, n_filt)
-            _lin(at, t2f, 0, yrow, yf, m * th * yrow, yrow, yrow)  # A^T (M A): down the columns
-        for f in range(n_filt):  # back to NCHW, plus the bias
+    for th in range(th_n):
+        for tw in range(tw_n):  # M A: along each tile's rows
+            t = th * tw_n + tw
+            for i in range(a):
+                _lin(at, mf, (a * i * n_rows + t * n_img) * n_filt, n_rows * n_filt, t2f, i * yrow + m * tw * run, run, run)
+        _lin(at, t2f, 0, yrow, yf, m * th * yrow, yrow, yrow)  # A^T (M A): down the columns
+    for b in range(n_img):  # back to NCHW, plus the bias
+        for f in range(n_filt):
             bf = bias[f]
             for h in range(oh_n):
                 src, dst = yb[h], out[n0 + b, f, h]
                 for w_ in range(ow_n):
-                    dst[w_] = src[w_, f] + bf
+                    dst[w_] = src[w_, b, f] + bf
 
 
 @njit_kernel
 def dout_tiles(dout, n0, at, yb, t2, mg):
-    """Mg = A dY A^T for every m x m tile of dout[n0 .. n0+B-1] (N, F, OH, OW) -> mg (a*a, B*TH*TW, F).
+    """Mg = A dY A^T for every m x m tile of the B images dout[n0 .. n0+B-1] (N, F, OH, OW)
+    -> mg (a*a, TH*TW*B, F) (rows as in ``input_tiles``).
 
-    at (m, a) is A^T; yb (m*TH, m*TW, F) workspace whose part outside OH x OW the caller zeroed
-    (tile entries outside an odd-sized output count as zero); t2 (a, m*TW, F) workspace: A dY of
-    a tile row, whole rows at once, then A^T along each tile's rows.
+    at (m, a) is A^T; workspaces yb (m*TH, m*TW, B, F), whose part outside OH x OW the caller
+    zeroed (tile entries outside an odd-sized output count as zero), and t2 (a, m*TW, B, F).
+    Per tile row: A down the columns (whole rows), then A^T along each tile's rows.
     """
     n_filt, oh_n, ow_n = dout.shape[1], dout.shape[2], dout.shape[3]
     m, a = at.shape
-    th_n, tw_n = yb.shape[0] // m, yb.shape[1] // m
+    th_n, tw_n, n_img = yb.shape[0] // m, yb.shape[1] // m, yb.shape[2]
     a_mat = at.T.copy()  # A (a, m)
-    n_tiles = mg.shape[1]
-    n_img = n_tiles // (th_n * tw_n)
+    n_rows = mg.shape[1]
+    run = n_img * n_filt
+    yrow = m * tw_n * run
     gf, yf, t2f = mg.reshape(-1), yb.reshape(-1), t2.reshape(-1)
-    yrow = m * tw_n * n_filt
     for b in range(n_img):
-        for f in range(n_filt):  # channels last
+        for f in range(n_filt):
             for h in range(oh_n):
                 src, dst = dout[n0 + b, f, h], yb[h]
                 for w_ in range(ow_n):
-                    dst[w_, f] = src[w_]
-        for th in range(th_n):
-            _lin(a_mat, yf, m * th * yrow, yrow, t2f, 0, yrow, yrow)  # A dY: down the columns
-            t0 = (b * th_n + th) * tw_n
-            for tw in range(tw_n):  # (A dY) A^T: along each tile's rows
-                for i in range(a):
-                    _lin(a_mat, t2f, i * yrow + m * tw * n_filt, n_filt, gf, (a * i * n_tiles + t0 + tw) * n_filt,
-                         n_tiles * n_filt, n_filt)
+                    dst[w_, b, f] = src[w_]
+    for th in range(th_n):
+        _lin(a_mat, yf, m * th * yrow, yrow, t2f, 0, yrow, yrow)  # A dY: down the columns
+        for tw in range(tw_n):  # (A dY) A^T: along each tile's rows
+            t = th * tw_n + tw
+            for i in range(a):
+                _lin(a_mat, t2f, i * yrow + m * tw * run, run, gf, (a * i * n_rows + t * n_img) * n_filt,
+                     n_rows * n_filt, run)
 
 
 @njit_kernel
 def input_grad(dv, n0, ph, pw, m, bt, xb, t1, dx):
     """Adjoint of ``input_tiles``: dx[n0 + b] = sum over tiles of B dV B^T, placed where the tile
-    read (parts in the padding are dropped). dv (a*a, B*TH*TW, C); dx (N, C, H, W) is written
-    for the chunk's images. Workspaces xb (Hb, Wb, C) (all of it is overwritten: not the
-    zero-bordered buffer of ``input_tiles``) and t1 (a, Wb, C). Tiles overlap by r - 1 pixels;
-    each image is summed in one fixed order: dV B^T of each tile of a tile row added into t1
-    (left to right), then B down t1's columns added into the image rows (top to bottom).
+    read (parts in the padding are dropped). dv (a*a, TH*TW*B, C); dx (N, C, H, W) is written for
+    the chunk's B images. Workspaces xb (Hb, Wb, B, C) (all of it is overwritten: not the
+    zero-bordered buffer of ``input_tiles``) and t1 (a, Wb, B, C). Tiles overlap by r - 1 pixels;
+    the sums run in one fixed order: dV B^T of each tile of a tile row added into t1 (left to
+    right), then B down t1's columns added into the image rows (top to bottom).
     """
     n_chan, height, width = dx.shape[1], dx.shape[2], dx.shape[3]
     a = bt.shape[0]
-    hb, wb = xb.shape[0], xb.shape[1]
+    hb, wb, n_img = xb.shape[0], xb.shape[1], xb.shape[2]
     th_n, tw_n = (hb - a) // m + 1, (wb - a) // m + 1
     h_end, w_end = min(height, hb - ph), min(width, wb - pw)
     b_mat = bt.T.copy()  # B (a, a)
-    n_tiles = dv.shape[1]
-    n_img = n_tiles // (th_n * tw_n)
-    row = wb * n_chan
+    n_rows = dv.shape[1]
+    run = n_img * n_chan
+    row = wb * run
     df, xf, t1f = dv.reshape(-1), xb.reshape(-1), t1.reshape(-1)
     zero = dx.dtype.type(0)
+    xb[:] = zero
+    for th in range(th_n):
+        t1[:] = zero
+        for tw in range(tw_n):  # dV B^T: along each tile's rows
+            t = th * tw_n + tw
+            for i in range(a):
+                _lin(b_mat, df, (a * i * n_rows + t * n_img) * n_chan, n_rows * n_chan,
+                     t1f, i * row + m * tw * run, run, run, True)
+        _lin(b_mat, t1f, 0, row, xf, m * th * row, row, row, True)  # B (dV B^T): down the columns
     for b in range(n_img):
-        xb[:] = zero
-        for th in range(th_n):
-            t1[:] = zero
-            t0 = (b * th_n + th) * tw_n
-            for tw in range(tw_n):  # dV B^T: along each tile's rows
-                for i in range(a):
-                    _lin(b_mat, df, (a * i * n_tiles + t0 + tw) * n_chan, n_tiles * n_chan,
-                         t1f, i * row + m * tw * n_chan, n_chan, n_chan, True)
-            _lin(b_mat, t1f, 0, row, xf, m * th * row, row, row, True)  # B (dV B^T): down the columns
         for c in range(n_chan):
             for h in range(height):
                 dst = dx[n0 + b, c, h]
                 if h < h_end:
                     src = xb[h + ph]
                     for w_ in range(width):
-                        dst[w_] = src[w_ + pw, c] if w_ < w_end else zero
+                        dst[w_] = src[w_ + pw, b, c] if w_ < w_end else zero
                 else:
                     dst[:] = zero

@@ -30,10 +30,14 @@ CHUNK_IMAGES = 16
 #: PROVISIONAL: to be measured.
 WINOGRAD_MIN_CHANNELS = 16
 WINOGRAD_MIN_SIZE = 6144
-#: Output tiles per Winograd chunk (whole images, at least one): 128 tiles keep a chunk's
-#: transformed input and products (36*128*C and 36*128*F values) in L2, and OpenBLAS multiplies
-#: (128, C) @ (C, F) at ~105-110 GFLOP/s per core.
-WINOGRAD_CHUNK_TILES = 128
+#: Bytes of a Winograd chunk's transformed tiles, a*a*tiles*(C + F) values (V and M): whole
+#: images, as many as fit, at least one. About the 1 MB L2 of a Zen 4 core; with the other choices
+#: measured (single-threaded CPU time, fwd+bwd, batch 128): 32->32 at 32x32 51 ms with 2 images a
+#: chunk, 83 with 1; 64->64 at 16x16 31-33 ms with 2-4, 36 with 8, 56 with 16; 5x5 32->64 at 14x14
+#: 41 ms with 2, 57 with 1 (/tmp-free reproduction: benchmarks/winograd.py times the whole layer).
+WINOGRAD_CHUNK_BYTES = 1_200_000
+#: A batch is cut into at least this many Winograd chunks (when it has that many images).
+WINOGRAD_MIN_CHUNKS = 4
 #: Output tile size m of F(m x m, r x r) per filter size r: 6x6 input tiles either way.
 WINOGRAD_TILE = {3: 4, 5: 2}
 
@@ -276,7 +280,9 @@ class Conv2d(Layer):
         r = self._k[0]
         m = WINOGRAD_TILE[r]
         th, tw = -(-oh // m), -(-ow // m)
-        n = x.shape[0]
-        # at least two chunks per worker: a single chunk would run its products on all the BLAS threads
-        images = min(WINOGRAD_CHUNK_TILES // (th * tw), -(-n // (2 * workers())))
+        n, a = x.shape[0], m + r - 1
+        per_image = a * a * th * tw * (self.in_channels + self.out_channels) * x.dtype.itemsize
+        # at least WINOGRAD_MIN_CHUNKS chunks, so that every BLAS thread gets work (a lone chunk would
+        # run its products on all of them); not from the thread count, which must not change results
+        images = min(round(WINOGRAD_CHUNK_BYTES / per_image), -(-n // WINOGRAD_MIN_CHUNKS))
         return WinogradPlan(m, r, th, tw, max(1, images))

@@ -88,37 +88,46 @@ def winograd_filters(W, m):
     return np.ascontiguousarray(np.einsum("ai,fcij,bj->abcf", g, W, g, optimize=True).reshape(a * a, c, f))
 
 
-def _workspaces(plan, channels, dtype):
-    """Per worker: the padded image (Hb, Wb, C) (zero border), t1 (a, Wb, C) and a flat buffer
-    for a chunk's transformed tiles (a*a, T, C), with ``channels`` = C."""
-    m, r, th, tw, images = plan
-    a = m + r - 1
-    hb, wb = m * (th - 1) + a, m * (tw - 1) + a
-    return [(np.zeros((hb, wb, channels), dtype), np.empty((a, wb, channels), dtype),
-             np.empty(a * a * images * th * tw * channels, dtype)) for _ in range(workers())]
+class _Workspaces:
+    """Each worker's buffers for a chunk of B images (the kernels' shapes, kernels/winograd.py),
+    made on first use per chunk size (the last chunk may be smaller): ``get(worker, B)``."""
+
+    def __init__(self, plan, c, f, dtype, backward):
+        self.plan, self.c, self.f, self.dtype, self.backward = plan, c, f, dtype, backward
+        self.made = [{} for _ in range(workers())]
+
+    def get(self, worker, nb):
+        if nb not in self.made[worker]:
+            m, r, th, tw, _ = self.plan
+            a, c, f, dt = m + r - 1, self.c, self.f, self.dtype
+            hb, wb, rows = m * (th - 1) + a, m * (tw - 1) + a, th * tw * nb
+            self.made[worker][nb] = (
+                np.zeros((hb, wb, nb, c), dt),  # xb: padded input, zero border
+                np.empty((a, wb, nb, c), dt),  # t1
+                np.empty((a * a, rows, c), dt),  # V (backward: then dV)
+                np.empty((a * a, rows, f), dt),  # M (backward: Mg)
+                (np.zeros if self.backward else np.empty)((m * th, m * tw, nb, f), dt),  # yb: out / dout by tile
+                np.empty((a, m * tw, nb, f), dt),  # t2
+                np.empty((hb, wb, nb, c), dt) if self.backward else None,  # dx accumulation
+            )
+        return self.made[worker][nb]
 
 
 def winograd_forward(x, W, b, out, padding, plan):
     """out (N, F, OH, OW) = the r x r stride-1 convolution of x (N, C, H, W) with W (F, C, r, r) and
     b (F,), zero ``padding`` (ph, pw); ``plan`` a ``WinogradPlan``."""
     (ph, pw), (n, c), f = padding, x.shape[:2], W.shape[0]
-    m, r, th, tw, images = plan
-    a = m + r - 1
+    m, r, _, _, images = plan
     at, _, bt = winograd_matrices(m, r, x.dtype)
     u = winograd_filters(W, m)
-    space = _workspaces(plan, c, x.dtype)
-    prods = [np.empty(a * a * images * th * tw * f, x.dtype) for _ in space]
-    ybs = [(np.empty((m * th, m * tw, f), x.dtype), np.empty((a, m * tw, f), x.dtype)) for _ in space]
+    space = _Workspaces(plan, c, f, x.dtype, backward=False)
 
     def job(i, wk):
         n0 = i * images
-        tiles = min(images, n - n0) * th * tw
-        xb, t1, vbuf = space[wk]
-        v = vbuf[: a * a * tiles * c].reshape(a * a, tiles, c)
-        mm = prods[wk][: a * a * tiles * f].reshape(a * a, tiles, f)
+        xb, t1, v, mm, yb, t2, _ = space.get(wk, min(images, n - n0))
         input_tiles(x, n0, ph, pw, m, bt, xb, t1, v)
         np.matmul(v, u, out=mm)  # M[k] = V[k] @ U[k], (T, C) @ (C, F)
-        output_tiles(mm, b, n0, at, *ybs[wk], out)
+        output_tiles(mm, b, n0, at, yb, t2, out)
 
     batched(job, -(-n // images))
 
@@ -126,30 +135,24 @@ def winograd_forward(x, W, b, out, padding, plan):
 def winograd_backward(x, W, dout, padding, plan, needs_input_grad):
     """``(dW, dx)`` of ``winograd_forward`` for dout (N, F, OH, OW); dx is None unless ``needs_input_grad``."""
     (ph, pw), (n, c), f = padding, x.shape[:2], W.shape[0]
-    m, r, th, tw, images = plan
+    m, r, _, _, images = plan
     a = m + r - 1
     at, g, bt = winograd_matrices(m, r, x.dtype)
     ut = np.ascontiguousarray(winograd_filters(W, m).transpose(0, 2, 1))  # (a*a, F, C)
-    space = _workspaces(plan, c, x.dtype)
-    grads = [np.empty(a * a * images * th * tw * f, x.dtype) for _ in space]
-    ybs = [(np.zeros((m * th, m * tw, f), x.dtype), np.empty((a, m * tw, f), x.dtype)) for _ in space]
-    dxbs = [np.empty(xb.shape, x.dtype) for xb, _, _ in space]
+    space = _Workspaces(plan, c, f, x.dtype, backward=True)
     n_chunks = -(-n // images)
     du_parts = np.empty((n_chunks, a * a, c, f), x.dtype)
     dx = np.empty(x.shape, dtype=x.dtype) if needs_input_grad else None
 
     def job(i, wk):
         n0 = i * images
-        tiles = min(images, n - n0) * th * tw
-        xb, t1, vbuf = space[wk]
-        v = vbuf[: a * a * tiles * c].reshape(a * a, tiles, c)
-        mg = grads[wk][: a * a * tiles * f].reshape(a * a, tiles, f)
+        xb, t1, v, mg, yb, t2, dxb = space.get(wk, min(images, n - n0))
         input_tiles(x, n0, ph, pw, m, bt, xb, t1, v)
-        dout_tiles(dout, n0, at, *ybs[wk], mg)
+        dout_tiles(dout, n0, at, yb, t2, mg)
         np.matmul(v.transpose(0, 2, 1), mg, out=du_parts[i])  # dU[k] = V[k]^T @ Mg[k]
         if dx is not None:
             np.matmul(mg, ut, out=v)  # dV[k] = Mg[k] @ U[k]^T, over V (no longer needed)
-            input_grad(v, n0, ph, pw, m, bt, dxbs[wk], t1, dx)
+            input_grad(v, n0, ph, pw, m, bt, dxb, t1, dx)
 
     batched(job, n_chunks)
     du = du_parts.sum(axis=0).reshape(a, a, c, f)

@@ -39,14 +39,18 @@ def measure(case: str, rounds: int, batch: int):
     x = rng.standard_normal((batch, c, s, s), dtype=np.float32)
     dout = rng.standard_normal((batch, f, s, s), dtype=np.float32)
     layer = Conv2d(c, f, k, padding=k // 2, rng=0)
-    saved = conv_module.WINOGRAD_MIN_CHANNELS, conv_module.WINOGRAD_MIN_SIZE
+    names = ("WINOGRAD_MIN_CHANNELS", "WINOGRAD_MIN_PIXELS", "WINOGRAD_MIN_SIZE")
+    saved = [getattr(conv_module, name) for name in names]
+    always = (1, 1, {k: 1 for k in saved[2]})
+    never = (10**9, 10**9, {k: 10**9 for k in saved[2]})
 
     def step():
         layer.forward(x, training=True)
         layer.backward(dout)
 
     def block(winograd: bool):
-        conv_module.WINOGRAD_MIN_CHANNELS, conv_module.WINOGRAD_MIN_SIZE = (1, 1) if winograd else (10**9, 10**9)
+        for name, value in zip(names, always if winograd else never):
+            setattr(conv_module, name, value)
         assert layer._winograd(s, s) == winograd
         times = []
         for _ in range(3):
@@ -63,7 +67,8 @@ def measure(case: str, rounds: int, batch: int):
             wino.append(block(True))
             im2col.append(block(False))
     finally:
-        conv_module.WINOGRAD_MIN_CHANNELS, conv_module.WINOGRAD_MIN_SIZE = saved
+        for name, value in zip(names, saved):
+            setattr(conv_module, name, value)
     return wino, im2col
 
 

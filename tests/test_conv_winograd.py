@@ -63,7 +63,8 @@ def winograd_everywhere(monkeypatch):
     """Every 3x3 or 5x5 stride-1 convolution takes the Winograd path, one image per chunk
     (several chunks per worker, a partial last one where the batch is odd)."""
     monkeypatch.setattr(conv_module, "WINOGRAD_MIN_CHANNELS", 1)
-    monkeypatch.setattr(conv_module, "WINOGRAD_MIN_SIZE", 1)
+    monkeypatch.setattr(conv_module, "WINOGRAD_MIN_SIZE", {3: 1, 5: 1})
+    monkeypatch.setattr(conv_module, "WINOGRAD_MIN_PIXELS", 1)
     monkeypatch.setattr(conv_module, "WINOGRAD_CHUNK_BYTES", 1)
 
 
@@ -116,7 +117,8 @@ def test_matches_torch(rng, monkeypatch, dtype, c, f, k, p, s):
     torch = require_torch()
     layer, x = _layer_and_input(rng, c, (s, s), k, p, 5, filters=f, dtype=dtype)
     if (c, f, s) == (32, 16, 9):  # below the size threshold: taken anyway, a pad-0 5x5 against torch
-        monkeypatch.setattr(conv_module, "WINOGRAD_MIN_SIZE", 1)
+        monkeypatch.setattr(conv_module, "WINOGRAD_MIN_SIZE", {3: 1, 5: 1})
+    monkeypatch.setattr(conv_module, "WINOGRAD_MIN_PIXELS", 1)
     assert layer._winograd(*layer.output_shape(x.shape[1:])[1:])
     dout = rng.standard_normal(layer.forward(x).shape).astype(dtype)
     got = _run(layer, x, dout)
@@ -175,7 +177,8 @@ def winograd_run(rng):
     lib = _blas._openblas()
     if lib is not None:
         lib.set_num_threads(numba.get_num_threads())
-    conv_module.WINOGRAD_MIN_CHANNELS, conv_module.WINOGRAD_MIN_SIZE, conv_module.WINOGRAD_CHUNK_BYTES = 1, 1, 40_000
+    conv_module.WINOGRAD_MIN_CHANNELS, conv_module.WINOGRAD_MIN_PIXELS = 1, 1
+    conv_module.WINOGRAD_MIN_SIZE, conv_module.WINOGRAD_CHUNK_BYTES = {3: 1, 5: 1}, 40_000
     results = []
     for k in (3, 5):
         layer, x = _layer_and_input(rng, 3, (10, 9), k, k // 2, 7, filters=4, dtype=np.float32)
@@ -193,13 +196,14 @@ def test_results_do_not_depend_on_thread_count():
 
 # ----------------------------------------------------------------------- when it is taken
 def test_chosen_only_where_it_was_measured_faster():
-    for c, f, s in [(16, 32, 32), (32, 32, 32), (32, 64, 32), (32, 32, 16), (64, 64, 16), (128, 128, 8)]:
+    for c, f, s in [(16, 32, 32), (32, 32, 32), (32, 64, 32), (16, 16, 16), (32, 32, 16), (64, 64, 16),
+                    (64, 128, 8), (128, 128, 8), (256, 256, 8)]:
         assert Conv2d(c, f, 3, padding=1)._winograd(s, s), (c, f, s)
-    assert Conv2d(32, 64, 5, padding=2)._winograd(14, 14)  # LeNet's second convolution
-    for c, f, s in [(3, 32, 32), (16, 32, 16), (64, 128, 8)]:
+    for c, f, s in [(32, 64, 14), (16, 32, 14), (16, 16, 10)]:
+        assert Conv2d(c, f, 5, padding=2)._winograd(s, s), (c, f, s)
+    for c, f, s in [(3, 32, 32), (8, 16, 32), (16, 16, 8), (32, 32, 8), (256, 256, 4)]:
         assert not Conv2d(c, f, 3, padding=1)._winograd(s, s), (c, f, s)
-    assert not Conv2d(6, 16, 5)._winograd(10, 10)
-    assert not Conv2d(16, 32, 5, padding=2)._winograd(14, 14)
+    assert not Conv2d(6, 16, 5, padding=2)._winograd(14, 14)  # LeNet's 6 -> 16
     assert not Conv2d(32, 32, 3, stride=2, padding=1)._winograd(16, 16)
     assert not Conv2d(32, 32, 7, padding=3)._winograd(32, 32)
     assert not Conv2d(32, 32, (3, 5), padding=1)._winograd(32, 30)
@@ -209,11 +213,9 @@ def test_plan_keeps_every_worker_busy():
     """Whole images, about WINOGRAD_CHUNK_BYTES of transformed tiles a chunk, at least
     WINOGRAD_MIN_CHUNKS chunks; nothing depends on the thread count."""
     x = np.zeros((8, 64, 4, 4), np.float32)
-    plan = Conv2d(64, 64, 3, padding=1)._winograd_plan(x, 4, 4)
-    assert (plan.m, plan.r, plan.th, plan.tw) == (4, 3, 1, 1)
-    assert plan.images == 8 // conv_module.WINOGRAD_MIN_CHUNKS
-    plan = Conv2d(32, 64, 5, padding=2)._winograd_plan(np.zeros((128, 32, 14, 14), np.float32), 14, 14)
-    assert (plan.m, plan.r, plan.th, plan.tw) == (2, 5, 7, 7)
+    assert Conv2d(64, 64, 3, padding=1)._winograd_plan(x, 4, 4) == (4, 3, 1, 1, 8 // conv_module.WINOGRAD_MIN_CHUNKS)
+    *tiles, images = Conv2d(32, 64, 5, padding=2)._winograd_plan(np.zeros((128, 32, 14, 14), np.float32), 14, 14)
+    assert tiles == [2, 5, 7, 7]
     per_image = 36 * 49 * (32 + 64) * 4
-    assert abs(plan.images * per_image - conv_module.WINOGRAD_CHUNK_BYTES) <= per_image / 2
-    assert Conv2d(32, 32, 3, padding=1)._winograd_plan(np.zeros((1, 32, 64, 64)), 64, 64).images == 1
+    assert abs(images * per_image - conv_module.WINOGRAD_CHUNK_BYTES) <= per_image / 2
+    assert Conv2d(32, 32, 3, padding=1)._winograd_plan(np.zeros((1, 32, 64, 64)), 64, 64)[4] == 1

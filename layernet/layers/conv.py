@@ -20,21 +20,34 @@ from ..kernels.conv import (
 from ..registry import LAYERS
 from .base import Layer
 from .conv_general import general_backward, general_forward
-from .conv_winograd import WinogradPlan, winograd_backward, winograd_forward
+from .conv_winograd import winograd_backward, winograd_forward
 
 #: Images per im2col chunk: the column matrix of a chunk is reused (and recomputed in backward)
 #: instead of holding the columns of the whole batch.
 CHUNK_IMAGES = 16
-#: 3x3 and 5x5 stride-1 convolutions with at least WINOGRAD_MIN_CHANNELS input channels and
-#: C*OH*OW >= WINOGRAD_MIN_SIZE use Winograd (F(4x4, 3x3) or F(2x2, 5x5), layers/conv_winograd.py).
-#: PROVISIONAL: to be measured.
+#: Winograd (layers/conv_winograd.py: F(4x4, 3x3) for 3x3 filters, F(2x2, 5x5) for 5x5, both
+#: with 6x6 tiles) serves stride-1 convolutions with at least WINOGRAD_MIN_CHANNELS input
+#: channels, an output of at least WINOGRAD_MIN_PIXELS = OH*OW pixels and C*OH*OW of at least
+#: WINOGRAD_MIN_SIZE[r]. From fwd (training) + bwd-with-dx timings against im2col, batch 128,
+#: float32, 2 threads, the two paths alternating in one process (python -m benchmarks.winograd;
+#: the shared 2-core machine at load 1.7-3.5, which slows im2col more than Winograd, so only
+#: clear wins count), Winograd / im2col: 3x3 16->32 at 32x32 0.44-0.47, 32->32 at 32x32
+#: 0.32-0.41, 32->64 at 32x32 0.35-0.44, 16->32 at 16x16 0.67, 16->16 at 16x16 0.67, 32->32 at
+#: 16x16 0.48-0.61, 64->64 at 16x16 0.37-0.44, 64->128 at 8x8 0.47-0.83, 128->128 at 8x8
+#: 0.56-0.73, 256->256 at 8x8 0.75; no gain: 16->16 and 32->32 at 8x8 (C*OH*OW 1024, 2048:
+#: 1.03-1.08), 256->256 at 4x4 (0.88-1.01: one tile per image), 3->32 at 32x32 (1.07-1.32),
+#: 8->16 at 32x32 (0.74-0.83, too close); 5x5 (padding 2) 32->64 at 14x14 0.44-0.64, 16->32 at
+#: 14x14 0.52-0.89 (1.11 before the kernels got faster), 16->16 at 10x10 0.63, 6->16 at 14x14
+#: 1.7-2.1.
 WINOGRAD_MIN_CHANNELS = 16
-WINOGRAD_MIN_SIZE = 6144
+WINOGRAD_MIN_PIXELS = 64
+WINOGRAD_MIN_SIZE = {3: 4096, 5: 1024}
 #: Bytes of a Winograd chunk's transformed tiles, a*a*tiles*(C + F) values (V and M): whole
-#: images, as many as fit, at least one. About the 1 MB L2 of a Zen 4 core; with the other choices
-#: measured (single-threaded CPU time, fwd+bwd, batch 128): 32->32 at 32x32 51 ms with 2 images a
-#: chunk, 83 with 1; 64->64 at 16x16 31-33 ms with 2-4, 36 with 8, 56 with 16; 5x5 32->64 at 14x14
-#: 41 ms with 2, 57 with 1 (/tmp-free reproduction: benchmarks/winograd.py times the whole layer).
+#: images, as many as fit, at least one. About the 1 MB L2 of a Zen 4 core. Single-threaded CPU
+#: time of a batch of 128 through the kernels and products (fwd+bwd, float32), by images a chunk:
+#: 32->32 at 32x32 46-51 ms with 2 (the budget's choice), 51 with 4, 49 with 8, 83 with 1;
+#: 64->64 at 16x16 30-31 with 2, 32-34 with 4 (the choice), 36 with 8, 56 with 16; 128->128 at 8x8
+#: 34 with 8 (the choice), 38 with 16; 5x5 32->64 at 14x14 41 with 2 (the choice), 57 with 1.
 WINOGRAD_CHUNK_BYTES = 1_200_000
 #: A batch is cut into at least this many Winograd chunks (when it has that many images).
 WINOGRAD_MIN_CHUNKS = 4
@@ -56,10 +69,9 @@ class Conv2d(Layer):
     are dropped).
 
     Computation: one input channel at stride 1 uses a direct kernel (each tap one long
-    multiply-add over the output plane); 3x3 and 5x5 filters at stride 1 with many input channels
-    (``WINOGRAD_MIN_CHANNELS``, ``WINOGRAD_MIN_SIZE``) use Winograd F(4x4, 3x3) or F(2x2, 5x5) (36
-    matrix products per chunk of images, 4x or 2.78x fewer multiplies; layers/conv_winograd.py);
-    everything else an im2col product per chunk of
+    multiply-add over the output plane); 3x3 filters at stride 1 with many input channels
+    (``WINOGRAD_MIN_CHANNELS``, ``WINOGRAD_MIN_SIZE``) use Winograd F(2x2, 3x3) (16 matrix
+    products per chunk of images, 2.25x fewer multiplies; layers/conv_winograd.py); everything else an im2col product per chunk of
     ``CHUNK_IMAGES`` images with the columns recomputed in backward (see kernels/conv.py).
 
     ``dilation`` (d) and ``groups`` (G), as PyTorch: taps are d apart, W[f, c, kh, kw] reads
@@ -145,7 +157,7 @@ class Conv2d(Layer):
     def _winograd(self, oh, ow) -> bool:
         c, (kh, kw) = self.in_channels, self._k
         return (kh == kw and kh in WINOGRAD_TILE and self._s == (1, 1) and c >= WINOGRAD_MIN_CHANNELS
-                and c * oh * ow >= WINOGRAD_MIN_SIZE)
+                and oh * ow >= WINOGRAD_MIN_PIXELS and c * oh * ow >= WINOGRAD_MIN_SIZE[kh])
 
     # ----------------------------------------------------------------- forward
     def forward(self, x, training=False):
@@ -276,7 +288,7 @@ class Conv2d(Layer):
 
     # ----------------------------------------------------------------- Winograd
     def _winograd_plan(self, x, oh, ow):
-        """The ``WinogradPlan`` (m, r, tile rows, tile columns, images per chunk) for input x and output (OH, OW)."""
+        """(m, r, tile rows, tile columns, images per chunk) of F(m x m, r x r) for input x and output (OH, OW)."""
         r = self._k[0]
         m = WINOGRAD_TILE[r]
         th, tw = -(-oh // m), -(-ow // m)
@@ -285,4 +297,4 @@ class Conv2d(Layer):
         # at least WINOGRAD_MIN_CHUNKS chunks, so that every BLAS thread gets work (a lone chunk would
         # run its products on all of them); not from the thread count, which must not change results
         images = min(round(WINOGRAD_CHUNK_BYTES / per_image), -(-n // WINOGRAD_MIN_CHUNKS))
-        return WinogradPlan(m, r, th, tw, max(1, images))
+        return m, r, th, tw, max(1, images)

@@ -12,30 +12,18 @@ chunk's tiles as the long dimension, and the output transform. Every output elem
 one job; the weight gradient is summed over the chunks' parts in chunk order. So results do not
 depend on the thread count.
 
-``Conv2d`` (``layers/conv.py``) decides when this path is taken and with which m
-(``Conv2d._winograd``, ``Conv2d._winograd_plan``).
+``Conv2d`` (``layers/conv.py``) decides when this path is taken and how: the ``plan`` argument is
+``Conv2d._winograd_plan``'s (m, r, TH, TW, images per chunk), TH x TW the m x m tiles of an image.
 """
 
 from __future__ import annotations
 
 from fractions import Fraction
 from functools import lru_cache
-from typing import NamedTuple
-
 import numpy as np
 
 from .._blas import batched, workers
 from ..kernels.winograd import dout_tiles, input_grad, input_tiles, output_tiles
-
-
-class WinogradPlan(NamedTuple):
-    """F(m x m, r x r) on an (OH, OW) output: TH x TW tiles per image, ``images`` per chunk."""
-
-    m: int
-    r: int
-    th: int
-    tw: int
-    images: int
 
 
 @lru_cache(maxsize=None)
@@ -115,7 +103,7 @@ class _Workspaces:
 
 def winograd_forward(x, W, b, out, padding, plan):
     """out (N, F, OH, OW) = the r x r stride-1 convolution of x (N, C, H, W) with W (F, C, r, r) and
-    b (F,), zero ``padding`` (ph, pw); ``plan`` a ``WinogradPlan``."""
+    b (F,), zero ``padding`` (ph, pw); ``plan`` (m, r, TH, TW, images per chunk)."""
     (ph, pw), (n, c), f = padding, x.shape[:2], W.shape[0]
     m, r, _, _, images = plan
     at, _, bt = winograd_matrices(m, r, x.dtype)

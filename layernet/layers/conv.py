@@ -28,20 +28,22 @@ CHUNK_IMAGES = 16
 #: Winograd (layers/conv_winograd.py: F(4x4, 3x3) for 3x3 filters, F(2x2, 5x5) for 5x5, both
 #: with 6x6 tiles) serves stride-1 convolutions with at least WINOGRAD_MIN_CHANNELS input
 #: channels, an output of at least WINOGRAD_MIN_PIXELS = OH*OW pixels and C*OH*OW of at least
-#: WINOGRAD_MIN_SIZE[r]. From fwd (training) + bwd-with-dx timings against im2col, batch 128,
-#: float32, 2 threads, the two paths alternating in one process (python -m benchmarks.winograd;
-#: the shared 2-core machine at load 1.7-3.5, which slows im2col more than Winograd, so only
-#: clear wins count), Winograd / im2col: 3x3 16->32 at 32x32 0.44-0.47, 32->32 at 32x32
-#: 0.32-0.41, 32->64 at 32x32 0.35-0.44, 16->32 at 16x16 0.67, 16->16 at 16x16 0.67, 32->32 at
-#: 16x16 0.48-0.61, 64->64 at 16x16 0.37-0.44, 64->128 at 8x8 0.47-0.83, 128->128 at 8x8
-#: 0.56-0.73, 256->256 at 8x8 0.75; no gain: 16->16 and 32->32 at 8x8 (C*OH*OW 1024, 2048:
-#: 1.03-1.08), 256->256 at 4x4 (0.88-1.01: one tile per image), 3->32 at 32x32 (1.07-1.32),
-#: 8->16 at 32x32 (0.74-0.83, too close); 5x5 (padding 2) 32->64 at 14x14 0.44-0.64, 16->32 at
-#: 14x14 0.52-0.89 (1.11 before the kernels got faster), 16->16 at 10x10 0.63, 6->16 at 14x14
-#: 1.7-2.1.
+#: WINOGRAD_MIN_SIZE[r]. Chosen from fwd (training) + bwd-with-dx timings against im2col, batch
+#: 128, float32, 2 threads, the two paths alternating in one process, 3 rounds
+#: (python -m benchmarks.winograd; the shared 2-core machine at load 1.7-3.5, so only clear wins
+#: count). Winograd / im2col, first against this branch's im2col (16 images a chunk), then against
+#: the im2col of main's e3734e2 (about 1,000 pixels a chunk, 0.77-0.86x of the former):
+#: 3x3 16->32 at 32x32 0.44-0.47 / 0.63, 32->32 at 32x32 0.32-0.41 / 0.52, 32->64 at 32x32
+#: 0.35-0.44 / 0.54, 16->16 at 16x16 0.67 / 0.75, 16->32 at 16x16 0.67 / 0.58, 32->32 at 16x16
+#: 0.48-0.61 / 0.54, 32->64 at 16x16 0.40 / 0.48, 64->64 at 16x16 0.37-0.44 / 0.43, 64->128 at
+#: 8x8 0.47-0.83 / 0.42, 128->128 at 8x8 0.56-0.73 / 0.52, 256->256 at 8x8 0.75 / 0.72; 5x5
+#: (padding 2) 32->64 at 14x14 0.44-0.64 / 0.52, 16->32 at 14x14 0.52-0.89 / 0.67.
+#: Not taken: 3x3 32->32 at 8x8 (1.03 / 1.17) and 16->16 at 8x8 (1.08), 256->256 at 4x4 (one
+#: tile an image: 0.88-1.01 / 0.57, unsteady), 3->32 at 32x32 (1.07-1.32), 8->16 at 32x32
+#: (0.74-0.83 / 0.76); 5x5 16->16 at 10x10 (0.62 / 0.89), 6->16 at 14x14 (1.7-2.1 / 1.11).
 WINOGRAD_MIN_CHANNELS = 16
 WINOGRAD_MIN_PIXELS = 64
-WINOGRAD_MIN_SIZE = {3: 4096, 5: 1024}
+WINOGRAD_MIN_SIZE = {3: 4096, 5: 2048}
 #: Bytes of a Winograd chunk's transformed tiles, a*a*tiles*(C + F) values (V and M): whole
 #: images, as many as fit, at least one. About the 1 MB L2 of a Zen 4 core. Single-threaded CPU
 #: time of a batch of 128 through the kernels and products (fwd+bwd, float32), by images a chunk:

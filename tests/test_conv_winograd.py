@@ -107,6 +107,20 @@ def test_matches_reference_loops(rng, winograd_everywhere, c, hw, k, p, n):
         np.testing.assert_allclose(a, w, rtol=1e-10, atol=1e-12 * float(np.max(np.abs(w))), err_msg=name)
 
 
+@pytest.mark.parametrize("c, hw, p, n", [(2, (7, 5), 1, 3), (2, (5, 8), 0, 2)])
+def test_f2x2_3x3_through_the_same_kernels(rng, winograd_everywhere, monkeypatch, c, hw, p, n):
+    """F(2x2, 3x3) (4x4 tiles, the 4-term transforms) is only a matter of matrices."""
+    monkeypatch.setattr(conv_module, "WINOGRAD_TILE", {3: 2, 5: 2})
+    layer, x = _layer_and_input(rng, c, hw, 3, p, n)
+    assert layer._winograd_plan(x, *layer.output_shape(x.shape[1:])[1:])[:2] == (2, 3)
+    dout = rng.standard_normal(layer.forward(x).shape)
+    got = _run(layer, x, dout)
+    W, b, pp = layer.params["W"], layer.params["b"], _pair(p)
+    want = (conv_forward_naive(x, W, b, (1, 1), pp), *conv_backward_naive(dout, x, W, (1, 1), pp))
+    for name, a, w in zip(("out", "dx", "dW", "db"), got, want):
+        np.testing.assert_allclose(a, w, rtol=1e-10, atol=1e-12 * float(np.max(np.abs(w))), err_msg=name)
+
+
 # A CIFAR layer, the VGG-style layers and LeNet's second convolution, on the default thresholds.
 TORCH_CASES = [(32, 32, 3, 1, 32), (32, 64, 3, 1, 16), (128, 32, 3, 1, 8), (32, 64, 5, 2, 14), (32, 16, 5, 0, 9)]
 

@@ -3,9 +3,9 @@
 ``winograd_matrices(m, r)`` builds the 1-D transforms (Toom-Cook on the points 0, 1, -1, 2, -2,
 ... and infinity, as in Lavin & Gray 2016): F(2x2, 3x3) (4x4 tiles, 2.25x fewer multiplies than a
 direct 3x3 product), F(4x4, 3x3) (6x6 tiles, 4x fewer) and F(2x2, 5x5) (6x6 tiles, 2.78x fewer)
-are the same code with other matrices. The tile kernels are in ``layernet/kernels/winograd.py``.
+are the same code with other matrices; ``Conv2d`` uses the last two (``WINOGRAD_TILE``). The tile kernels are in ``layernet/kernels/winograd.py``.
 
-Work is cut into chunks of whole images (``plan.images`` each); one job per chunk, run over the
+Work is cut into chunks of whole images (the plan's images per chunk); one job per chunk, run over the
 BLAS threads by ``_blas.batched`` (one BLAS thread per job), does everything for its chunk while
 it stays in cache: the input transform, the a*a products as one stacked ``np.matmul`` with the
 chunk's tiles as the long dimension, and the output transform. Every output element is written by
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 from functools import lru_cache
+
 import numpy as np
 
 from .._blas import batched, workers

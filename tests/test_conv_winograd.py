@@ -52,6 +52,14 @@ def test_f4x4_3x3_input_transform_is_lavin_and_grays():
     np.testing.assert_array_equal(bt[-1], lavin[-1])
 
 
+def test_unsupported_tile_sizes_are_refused():
+    from layernet.layers.conv_winograd import winograd_forward
+
+    x, W = np.zeros((1, 1, 8, 8)), np.zeros((1, 1, 3, 3))
+    with pytest.raises(ValueError, match="4x4 or 6x6 tiles"):
+        winograd_forward(x, W, np.zeros(1), np.zeros((1, 1, 8, 8)), (1, 1), (3, 3, 3, 3, 1))
+
+
 def test_3x3_and_5x5_share_the_input_transform():
     """Both use 6x6 tiles on the same points, so B^T is one matrix (one input-side kernel, one cost)."""
     np.testing.assert_array_equal(winograd_matrices(4, 3)[2], winograd_matrices(2, 5)[2])

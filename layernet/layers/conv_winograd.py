@@ -64,6 +64,12 @@ def _matrices_exact(m: int, r: int):
     return at, g, bt
 
 
+def _check_kernels_support(m: int, r: int) -> None:
+    """The tile kernels unroll transforms of 2, 4 or 6 terms: tiles of 4x4 or 6x6, m of 2 or 4."""
+    if m + r - 1 not in (4, 6) or m not in (2, 4):
+        raise ValueError(f"Winograd F({m}x{m}, {r}x{r}): the kernels support 4x4 or 6x6 tiles with m = 2 or 4")
+
+
 def winograd_matrices(m: int, r: int, dtype=np.float64):
     """(A^T (m, a), G (a, r), B^T (a, a)) of F(m, r) in ``dtype``; see ``_matrices_exact``."""
     return tuple(np.array([[float(v) for v in row] for row in mat], dtype=dtype) for mat in _matrices_exact(m, r))
@@ -107,6 +113,7 @@ def winograd_forward(x, W, b, out, padding, plan):
     b (F,), zero ``padding`` (ph, pw); ``plan`` (m, r, TH, TW, images per chunk)."""
     (ph, pw), (n, c), f = padding, x.shape[:2], W.shape[0]
     m, r, _, _, images = plan
+    _check_kernels_support(m, r)
     at, _, bt = winograd_matrices(m, r, x.dtype)
     u = winograd_filters(W, m)
     space = _Workspaces(plan, c, f, x.dtype, backward=False)
@@ -125,6 +132,7 @@ def winograd_backward(x, W, dout, padding, plan, needs_input_grad):
     """``(dW, dx)`` of ``winograd_forward`` for dout (N, F, OH, OW); dx is None unless ``needs_input_grad``."""
     (ph, pw), (n, c), f = padding, x.shape[:2], W.shape[0]
     m, r, _, _, images = plan
+    _check_kernels_support(m, r)
     a = m + r - 1
     at, g, bt = winograd_matrices(m, r, x.dtype)
     ut = np.ascontiguousarray(winograd_filters(W, m).transpose(0, 2, 1))  # (a*a, F, C)

@@ -8,6 +8,7 @@ from conftest import GRAD_TOL, require_torch, results_across_threads
 from layernet.gradcheck import check_layer
 from layernet.layers import Conv2d
 from layernet.layers import conv as conv_module
+from layernet.layers import conv_winograd
 from layernet.layers.conv_winograd import winograd_matrices
 from reference import conv_backward_naive, conv_forward_naive
 
@@ -69,11 +70,12 @@ def test_3x3_and_5x5_share_the_input_transform():
 @pytest.fixture
 def winograd_everywhere(monkeypatch):
     """Every 3x3 or 5x5 stride-1 convolution takes the Winograd path, one image per chunk
-    (several chunks per worker, a partial last one where the batch is odd)."""
+    (several chunks per worker), the weight gradient summed in two groups of chunks."""
     monkeypatch.setattr(conv_module, "WINOGRAD_MIN_CHANNELS", 1)
     monkeypatch.setattr(conv_module, "WINOGRAD_MIN_SIZE", {3: 1, 5: 1})
     monkeypatch.setattr(conv_module, "WINOGRAD_MIN_PIXELS", 1)
     monkeypatch.setattr(conv_module, "WINOGRAD_CHUNK_BYTES", 1)
+    monkeypatch.setattr(conv_winograd, "_DW_GROUPS", 2)
 
 
 # (in_channels, (H, W), kernel, padding, batch): even and odd outputs (tiles hanging over the
@@ -200,13 +202,21 @@ def winograd_run(rng):
     if lib is not None:
         lib.set_num_threads(numba.get_num_threads())
     conv_module.WINOGRAD_MIN_CHANNELS, conv_module.WINOGRAD_MIN_PIXELS = 1, 1
-    conv_module.WINOGRAD_MIN_SIZE, conv_module.WINOGRAD_CHUNK_BYTES = {3: 1, 5: 1}, 40_000
+    conv_module.WINOGRAD_MIN_SIZE, conv_module.WINOGRAD_CHUNK_BYTES = {3: 1, 5: 1}, 20_000
+    conv_winograd._DW_GROUPS = 3  # 3x3: chunks of 2, 2, 2, 1 images; 5x5: 7 of 1; in 3 groups
     results = []
     for k in (3, 5):
         layer, x = _layer_and_input(rng, 3, (10, 9), k, k // 2, 7, filters=4, dtype=np.float32)
         assert layer._winograd(10, 9)
         results += _run(layer, x, rng.standard_normal((7, 4, 10, 9)).astype(np.float32))
     return results
+
+
+def test_weight_gradient_parts_stay_bounded():
+    assert conv_winograd._dw_groups(64, 36 * 32 * 32 * 4) == conv_winograd._DW_GROUPS
+    assert conv_winograd._dw_groups(64, 36 * 512 * 512 * 4) == 2
+    assert conv_winograd._dw_groups(1, 36 * 512 * 512 * 4) == 1
+    assert conv_winograd._dw_groups(3, 100) == 3
 
 
 def test_results_do_not_depend_on_thread_count():

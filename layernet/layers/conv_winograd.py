@@ -9,8 +9,8 @@ Work is cut into chunks of whole images (the plan's images per chunk); one job p
 BLAS threads by ``_blas.batched`` (one BLAS thread per job), does everything for its chunk while
 it stays in cache: the input transform, the a*a products as one stacked ``np.matmul`` with the
 chunk's tiles as the long dimension, and the output transform. Every output element is written by
-one job; the weight gradient is summed over the chunks' parts in chunk order. So results do not
-depend on the thread count.
+one job; the weight gradient is summed chunk by chunk within fixed groups of chunks, then over the
+groups in order (``_DW_GROUPS``). So results do not depend on the thread count.
 
 ``Conv2d`` (``layers/conv.py``) decides when this path is taken and how: the ``plan`` argument is
 ``Conv2d._winograd_plan``'s (m, r, TH, TW, images per chunk), TH x TW the m x m tiles of an image.
@@ -128,6 +128,18 @@ def winograd_forward(x, W, b, out, padding, plan):
     batched(job, -(-n // images))
 
 
+#: The weight gradient is summed in groups of consecutive chunks, one job per group and one
+#: (a*a, C, F) part per group: at most _DW_GROUPS parts, fewer when a part is large (at least
+#: two, at most _DW_PART_BYTES in all), so 512 -> 512 channels do not hold one part per chunk.
+#: Fixed numbers, not the thread count: the grouping sets the summation order.
+_DW_GROUPS = 8
+_DW_PART_BYTES = 64 * 2**20
+
+
+def _dw_groups(n_chunks: int, part_bytes: int) -> int:
+    return max(1, min(n_chunks, _DW_GROUPS, max(2, _DW_PART_BYTES // part_bytes)))
+
+
 def winograd_backward(x, W, dout, padding, plan, needs_input_grad):
     """``(dW, dx)`` of ``winograd_forward`` for dout (N, F, OH, OW); dx is None unless ``needs_input_grad``."""
     (ph, pw), (n, c), f = padding, x.shape[:2], W.shape[0]
@@ -138,20 +150,27 @@ def winograd_backward(x, W, dout, padding, plan, needs_input_grad):
     ut = np.ascontiguousarray(winograd_filters(W, m).transpose(0, 2, 1))  # (a*a, F, C)
     space = _Workspaces(plan, c, f, x.dtype, backward=True)
     n_chunks = -(-n // images)
-    du_parts = np.empty((n_chunks, a * a, c, f), x.dtype)
+    groups = _dw_groups(n_chunks, a * a * c * f * x.itemsize)
+    du_parts = np.empty((groups, a * a, c, f), x.dtype)
+    du_chunk = [np.empty((a * a, c, f), x.dtype) for _ in range(workers())]
     dx = np.empty(x.shape, dtype=x.dtype) if needs_input_grad else None
 
-    def job(i, wk):
-        n0 = i * images
-        xb, t1, v, mg, yb, t2, dxb = space.get(wk, min(images, n - n0))
-        input_tiles(x, n0, ph, pw, m, bt, xb, t1, v)
-        dout_tiles(dout, n0, at, yb, t2, mg)
-        np.matmul(v.transpose(0, 2, 1), mg, out=du_parts[i])  # dU[k] = V[k]^T @ Mg[k]
-        if dx is not None:
-            np.matmul(mg, ut, out=v)  # dV[k] = Mg[k] @ U[k]^T, over V (no longer needed)
-            input_grad(v, n0, ph, pw, m, bt, dxb, t1, dx)
+    def job(grp, wk):
+        for i in range(grp * n_chunks // groups, (grp + 1) * n_chunks // groups):  # in order
+            n0 = i * images
+            xb, t1, v, mg, yb, t2, dxb = space.get(wk, min(images, n - n0))
+            input_tiles(x, n0, ph, pw, m, bt, xb, t1, v)
+            dout_tiles(dout, n0, at, yb, t2, mg)
+            first = i == grp * n_chunks // groups
+            # dU[k] = V[k]^T @ Mg[k], summed over the group's chunks
+            np.matmul(v.transpose(0, 2, 1), mg, out=du_parts[grp] if first else du_chunk[wk])
+            if not first:
+                du_parts[grp] += du_chunk[wk]
+            if dx is not None:
+                np.matmul(mg, ut, out=v)  # dV[k] = Mg[k] @ U[k]^T, over V (no longer needed)
+                input_grad(v, n0, ph, pw, m, bt, dxb, t1, dx)
 
-    batched(job, n_chunks)
+    batched(job, groups)
     du = du_parts.sum(axis=0).reshape(a, a, c, f)
     dW = np.ascontiguousarray(np.einsum("ai,abcf,bj->fcij", g, du, g, optimize=True))
     return dW, dx

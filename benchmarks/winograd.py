@@ -1,6 +1,6 @@
 """Winograd against im2col in one process: where should ``Conv2d`` take the Winograd path?
 
-    python -m benchmarks.winograd [--rounds 5] [--batch 128] [--threads 2] [CASE ...]
+    python -m benchmarks.winograd [--rounds 5] [--batch 128] [--threads 2] [--chunk-bytes B] [CASE ...]
 
 CASE is ``K_C_F_S`` (a KxK convolution, stride 1, padding K//2, C -> F channels on S x S maps);
 the default list covers the CIFAR and LeNet layers around the thresholds of ``layers/conv.py``.
@@ -9,7 +9,8 @@ alternate, ``--rounds`` times a block of 3 timed steps each (after two warm-up s
 median per path is printed with the range of the block medians and the ratio Winograd / im2col.
 The im2col timing is the same layer with the Winograd thresholds switched off. Timings on a
 shared machine move with the load: compare the two columns, measured side by side, and read
-``uptime`` before and after (printed).
+``uptime`` before and after (printed). ``--chunk-bytes`` sets ``WINOGRAD_CHUNK_BYTES`` (how many
+images a Winograd chunk holds) for the run.
 """
 
 from __future__ import annotations
@@ -78,11 +79,16 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--threads", type=int, default=2, help="Numba threads (OpenBLAS keeps layernet's setting)")
+    parser.add_argument("--chunk-bytes", type=int, help="WINOGRAD_CHUNK_BYTES for this run")
     args = parser.parse_args(argv)
     import numba
     import numpy as np
 
     numba.set_num_threads(max(1, min(args.threads, numba.config.NUMBA_NUM_THREADS)))
+    if args.chunk_bytes:
+        from layernet.layers import conv as conv_module
+
+        conv_module.WINOGRAD_CHUNK_BYTES = args.chunk_bytes
     print(f"load before: {_load()}; batch {args.batch}, {args.threads} threads, fwd (training) + bwd with dx, float32")
     print(f"{'case (K_C_F_S)':16s} {'winograd ms':>22s} {'im2col ms':>22s} {'ratio':>6s}")
     for case in args.cases:

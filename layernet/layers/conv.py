@@ -46,7 +46,9 @@ WINOGRAD_MIN_PIXELS = 64
 WINOGRAD_MIN_SIZE = {3: 4096, 5: 2048}
 #: Bytes of a Winograd chunk's transformed tiles, a*a*tiles*(C + F) values (V and M): whole
 #: images, as many as fit, at least one. About the 1 MB L2 of a Zen 4 core. Single-threaded CPU
-#: time of a batch of 128 through the kernels and products (fwd+bwd, float32), by images a chunk:
+#: time of a batch of 128 through the kernels and products (fwd+bwd, float32; a profile of the
+#: kernels, not kept; ``python -m benchmarks.winograd --chunk-bytes B`` times whole layers), by
+#: images a chunk:
 #: 32->32 at 32x32 46-51 ms with 2 (the budget's choice), 51 with 4, 49 with 8, 83 with 1;
 #: 64->64 at 16x16 30-31 with 2, 32-34 with 4 (the choice), 36 with 8, 56 with 16; 128->128 at 8x8
 #: 34 with 8 (the choice), 38 with 16; 5x5 32->64 at 14x14 41 with 2 (the choice), 57 with 1.

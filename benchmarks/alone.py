@@ -12,10 +12,11 @@ libraries in turn would; the median is over every timed step of every round.
 Cases: the reference models of ``models.py`` (a training step: forward, softmax-CE, backward,
 SGD-momentum) and layer cases ``conv3x3_C_F_S`` (a 3x3 convolution, padding 1, C -> F channels
 on S x S maps, batch 128: forward in training mode + backward with the input gradient, as in a
-net's inner layer) and ``conv_first_K_S`` (a KxK convolution, padding K//2, 1 -> 32 channels on
-S x S maps, batch 128: forward in training mode + backward *without* the input gradient, as in
-the first layer of an MNIST net: layernet ``needs_input_grad=False``, torch's input does not
-require grad).
+net's inner layer), ``conv5x5_C_F_S`` (the same with a 5x5 filter and padding 2, e.g.
+``conv5x5_32_64_14``, LeNet's second convolution) and ``conv_first_K_S`` (a KxK convolution,
+padding K//2, 1 -> 32 channels on S x S maps, batch 128: forward in training mode + backward
+*without* the input gradient, as in the first layer of an MNIST net: layernet
+``needs_input_grad=False``, torch's input does not require grad).
 
 ``--first`` imports another library *before* layernet, as a script or notebook may: ``numpy``
 (``import numpy as np`` at the top), ``torch`` (imported and used for one product first, as in a
@@ -41,8 +42,12 @@ CONV3X3 = [(3, 32, 32), (32, 32, 32), (32, 64, 32), (64, 64, 32),
            (3, 32, 16), (32, 32, 16), (32, 64, 16), (64, 64, 16)]
 
 
-def conv_case(c, f, s) -> str:
-    return f"conv3x3_{c}_{f}_{s}"
+def conv_case(c, f, s, k=3) -> str:
+    return f"conv{k}x{k}_{c}_{f}_{s}"
+
+
+def _is_conv_case(case: str) -> bool:
+    return case.startswith(("conv3x3_", "conv5x5_", "conv_first_"))
 
 
 #: The first convolution of the MNIST nets: 1 -> FIRST_FILTERS channels (``conv_first_K_S``).
@@ -50,8 +55,9 @@ FIRST_FILTERS = 32
 
 
 def _conv_step(lib: str, case: str, threads: int):
-    """fwd (training) + bwd of one convolution; step(x, y). ``conv3x3_C_F_S``: 3x3, padding 1,
-    dx included; ``conv_first_K_S``: KxK, padding K//2, 1 -> FIRST_FILTERS channels, no dx."""
+    """fwd (training) + bwd of one convolution; step(x, y). ``conv3x3_C_F_S`` / ``conv5x5_C_F_S``:
+    KxK, padding K//2, dx included; ``conv_first_K_S``: KxK, padding K//2, 1 -> FIRST_FILTERS
+    channels, no dx."""
     import numpy as np
 
     from .models import BATCH
@@ -60,7 +66,7 @@ def _conv_step(lib: str, case: str, threads: int):
         k, s = (int(v) for v in case.split("_")[2:])
         c, f, need_dx = 1, FIRST_FILTERS, False
     else:
-        (c, f, s), k, need_dx = (int(v) for v in case.split("_")[1:]), 3, True
+        (c, f, s), k, need_dx = (int(v) for v in case.split("_")[1:]), int(case[4]), True
     rng = np.random.default_rng(0)
     x = rng.standard_normal((BATCH, c, s, s), dtype=np.float32)
     dout = rng.standard_normal((BATCH, f, s, s), dtype=np.float32)
@@ -112,7 +118,7 @@ def run(lib: str, case: str, threads: int = 2, settle: int = 3, timed: int = 10,
     """Time ``case`` for ``lib`` in this process (see the module docstring); a JSON-able dict."""
     from .models import batches, model_data, training_step
 
-    if case.startswith(("conv3x3_", "conv_first_")):
+    if _is_conv_case(case):
         step, (x, y) = _conv_step(lib, case, threads)
         data = [(x, y)]
     else:

@@ -1,217 +1,265 @@
-"""Winograd F(2x2, 3x3) convolution kernels: 3x3 filters, stride 1, any zero padding.
+"""Winograd convolution kernels F(m x m, r x r): the tile transforms, for 6x6 tiles or smaller.
 
-The output is cut into 2x2 tiles; tile t of image b at tile row/column (th, tw) reads the 4x4
-input patch ``d`` whose top-left corner is input pixel ``(2*th - ph, 2*tw - pw)`` (zeros outside
-the image). With the transforms of Lavin & Gray (2016)
+The output is cut into m x m tiles; tile (th, tw) of an image reads the a x a input patch
+(a = m + r - 1) whose top-left corner is input pixel ``(m*th - ph, m*tw - pw)`` (zeros outside
+the image). With the 1-D transforms of Lavin & Gray (2016) as *data* (``layers/conv_winograd.py``
+builds them: B^T (a, a), G (a, r), A^T (m, a)) a tile's output is
 
-    B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]
-    G   = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]
-    A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]
+    Y = A^T [ sum_c (G g[f, c] G^T) * (B^T d[c] B) ] A        (``*`` elementwise)
 
-a tile's output is ``Y = A^T [ sum_c (G g[f, c] G^T) * (B^T d[c] B) ] A`` (``*`` elementwise),
-which is exactly the 3x3 cross-correlation: 16 multiplies per tile, filter and channel instead of
-36. The channel sum of each of the 16 elements k = 4*i + j is one matrix product, so a chunk of
-images costs 16 GEMMs ``M[k] = U[k] @ V[k]`` with ``U (16, F, C)`` the transformed filters and
-``V (16, C, T)`` the transformed input tiles (T = tiles of the chunk, ``t = (b*TH + th)*TW + tw``).
-Everything stays channels-first (NCHW): ``V`` and ``M`` keep the tile index last, so the
-transforms read and write image rows, and no layout copy is needed.
+which is exactly the r x r cross-correlation with a*a multiplies per tile, filter and channel
+instead of m*m*r*r. The channel sum of each of the a*a elements k = a*i + j is one matrix
+product: ``M[k] (T, F) = V[k] (T, C) @ U[k] (C, F)`` with the chunk's T tiles as the long
+dimension (the shape OpenBLAS multiplies fastest: ~105-110 GFLOP/s a core for T = 128,
+C = F = 32, against ~55 for (F, C) @ (C, T)).
 
-Backward, with ``Mg = A dY A^T`` (the gradient w.r.t. ``M``, per tile) from ``winograd_dout``:
-the filters' gradient is ``dU[k] = Mg[k] @ V[k]^T`` (then ``dg = G^T dU G``, in numpy) and the
-input's is ``dV[k] = U[k]^T @ Mg[k]``, scattered back through ``B dV B^T`` by
-``winograd_input_grad`` (tiles overlap by two pixels, so each image is summed by one thread).
+Layout: a chunk holds B whole images, and everything in it is channels-last with the B images
+side by side in every pixel, so each 1-D transform (``_lin``) runs over B*C (or B*F) contiguous
+values at once, or over whole rows:
 
-All kernels run ``prange`` over the images of the chunk; each writes only its own image's tiles,
-so results do not depend on the number of threads. Generic over float32 and float64. The
-rounding differs from a direct sum (the transforms add and subtract inputs before multiplying);
-tests/test_conv.py compares with PyTorch and checks float64 gradients.
+- ``xb`` (Hb, Wb, B, C), the padded input, Hb = m*(TH - 1) + a, Wb = m*(TW - 1) + a;
+- ``v`` (a*a, TH*TW*B, C), the transformed input tiles, row ``t*B + b`` for tile
+  ``t = th*TW + tw`` of image b;
+- ``mm`` / ``mg`` (a*a, TH*TW*B, F), the products and, in backward, the gradient w.r.t. them;
+- ``yb`` (m*TH, m*TW, B, F), the output (or dout) as whole tiles.
+
+Each transform is two passes: one per tile row over whole rows (down the columns), one per tile
+(along its rows). Backward: ``Mg = A dY A^T`` per tile (``dout_tiles``); the caller forms
+dU[k] = V[k]^T @ Mg[k] and dV[k] = Mg[k] @ U[k]^T, and ``input_grad`` adds ``B dV B^T`` back
+(tiles overlap by r - 1 pixels; always summed in the same order).
+
+The kernels are serial (``Conv2d`` runs one chunk per thread through ``_blas.batched``, whose
+jobs must not enter Numba's parallel pool) and generic over float32 and float64. The transform
+matrices are dense (2, 4 or 6 columns; zero coefficients are multiplied too). Each kernel writes
+only its own chunk's images, so results do not depend on the thread count.
 """
 
 from __future__ import annotations
 
-import numpy as np
-from numba import prange
-
 from ._jit import njit_kernel
 
 
-@njit_kernel(parallel=True)
-def winograd_input(x, n0, ph, pw, th_n, tw_n, v):
-    """V = B^T d B for every 4x4 input tile of images ``n0 .. n0+B-1`` of x (N, C, H, W).
+@njit_kernel
+def _lin66(mat, src, s0, ss, dst, d0, ds, n, add):
+    """``_lin`` for a 6x6 mat (B^T, B): all six outputs in one pass over n, the inputs loaded once
+    (1.25x faster than six passes for n = 32, 1.7x for n = 256)."""
+    x0, x1 = src[s0 : s0 + n], src[s0 + ss : s0 + ss + n]
+    x2, x3 = src[s0 + 2 * ss : s0 + 2 * ss + n], src[s0 + 3 * ss : s0 + 3 * ss + n]
+    x4, x5 = src[s0 + 4 * ss : s0 + 4 * ss + n], src[s0 + 5 * ss : s0 + 5 * ss + n]
+    o0, o1 = dst[d0 : d0 + n], dst[d0 + ds : d0 + ds + n]
+    o2, o3 = dst[d0 + 2 * ds : d0 + 2 * ds + n], dst[d0 + 3 * ds : d0 + 3 * ds + n]
+    o4, o5 = dst[d0 + 4 * ds : d0 + 4 * ds + n], dst[d0 + 5 * ds : d0 + 5 * ds + n]
+    m00, m01, m02, m03, m04, m05 = mat[0, 0], mat[0, 1], mat[0, 2], mat[0, 3], mat[0, 4], mat[0, 5]
+    m10, m11, m12, m13, m14, m15 = mat[1, 0], mat[1, 1], mat[1, 2], mat[1, 3], mat[1, 4], mat[1, 5]
+    m20, m21, m22, m23, m24, m25 = mat[2, 0], mat[2, 1], mat[2, 2], mat[2, 3], mat[2, 4], mat[2, 5]
+    m30, m31, m32, m33, m34, m35 = mat[3, 0], mat[3, 1], mat[3, 2], mat[3, 3], mat[3, 4], mat[3, 5]
+    m40, m41, m42, m43, m44, m45 = mat[4, 0], mat[4, 1], mat[4, 2], mat[4, 3], mat[4, 4], mat[4, 5]
+    m50, m51, m52, m53, m54, m55 = mat[5, 0], mat[5, 1], mat[5, 2], mat[5, 3], mat[5, 4], mat[5, 5]
+    if add:
+        for c in range(n):
+            a0, a1, a2, a3, a4, a5 = x0[c], x1[c], x2[c], x3[c], x4[c], x5[c]
+            o0[c] += m00 * a0 + m01 * a1 + m02 * a2 + m03 * a3 + m04 * a4 + m05 * a5
+            o1[c] += m10 * a0 + m11 * a1 + m12 * a2 + m13 * a3 + m14 * a4 + m15 * a5
+            o2[c] += m20 * a0 + m21 * a1 + m22 * a2 + m23 * a3 + m24 * a4 + m25 * a5
+            o3[c] += m30 * a0 + m31 * a1 + m32 * a2 + m33 * a3 + m34 * a4 + m35 * a5
+            o4[c] += m40 * a0 + m41 * a1 + m42 * a2 + m43 * a3 + m44 * a4 + m45 * a5
+            o5[c] += m50 * a0 + m51 * a1 + m52 * a2 + m53 * a3 + m54 * a4 + m55 * a5
+    else:
+        for c in range(n):
+            a0, a1, a2, a3, a4, a5 = x0[c], x1[c], x2[c], x3[c], x4[c], x5[c]
+            o0[c] = m00 * a0 + m01 * a1 + m02 * a2 + m03 * a3 + m04 * a4 + m05 * a5
+            o1[c] = m10 * a0 + m11 * a1 + m12 * a2 + m13 * a3 + m14 * a4 + m15 * a5
+            o2[c] = m20 * a0 + m21 * a1 + m22 * a2 + m23 * a3 + m24 * a4 + m25 * a5
+            o3[c] = m30 * a0 + m31 * a1 + m32 * a2 + m33 * a3 + m34 * a4 + m35 * a5
+            o4[c] = m40 * a0 + m41 * a1 + m42 * a2 + m43 * a3 + m44 * a4 + m45 * a5
+            o5[c] = m50 * a0 + m51 * a1 + m52 * a2 + m53 * a3 + m54 * a4 + m55 * a5
 
-    v (16, C, B*TH*TW) is written: v[4*i + j, c, t] is element (i, j) of tile t's transform.
-    Per image and channel: the plane is copied into a zero-bordered (2*TH + 2, 2*TW + 2)
-    buffer, B^T is applied down the columns of every tile row at once (whole rows, vectorised),
-    then B along each tile's columns, writing each v[k, c] run of TH*TW tiles in order.
+
+@njit_kernel
+def _lin(mat, src, s0, ss, dst, d0, ds, n, add=False):
+    """dst[d0 + ds*j + c] = sum_l mat[j, l] * src[s0 + ss*l + c] for j < mat.shape[0], c < n
+    (``add``: added to dst instead).
+
+    One 1-D transform applied to n values at once (a pixel's channels, or whole rows): src and
+    dst are flat arrays, the l-th input and j-th output runs of n values start ``ss`` and ``ds``
+    apart. mat has 2, 4 or 6 columns; each output is one vectorised pass over n with every input
+    term unrolled (zero coefficients are multiplied too: cheaper than branching around them).
+    The runs are taken as slices: indexing ``src[s0 + c]`` directly keeps LLVM from vectorising
+    (negative-index wraparound checks), 35x slower for n = 32.
+    """
+    n_in = mat.shape[1]
+    x0, x1 = src[s0 : s0 + n], src[s0 + ss : s0 + ss + n]
+    if n_in == 2:
+        for j in range(mat.shape[0]):
+            o = dst[d0 + ds * j : d0 + ds * j + n]
+            c0, c1 = mat[j, 0], mat[j, 1]
+            if add:
+                for c in range(n):
+                    o[c] += c0 * x0[c] + c1 * x1[c]
+            else:
+                for c in range(n):
+                    o[c] = c0 * x0[c] + c1 * x1[c]
+        return
+    x2, x3 = src[s0 + 2 * ss : s0 + 2 * ss + n], src[s0 + 3 * ss : s0 + 3 * ss + n]
+    if n_in == 4:
+        for j in range(mat.shape[0]):
+            o = dst[d0 + ds * j : d0 + ds * j + n]
+            c0, c1, c2, c3 = mat[j, 0], mat[j, 1], mat[j, 2], mat[j, 3]
+            if add:
+                for c in range(n):
+                    o[c] += c0 * x0[c] + c1 * x1[c] + c2 * x2[c] + c3 * x3[c]
+            else:
+                for c in range(n):
+                    o[c] = c0 * x0[c] + c1 * x1[c] + c2 * x2[c] + c3 * x3[c]
+        return
+    if mat.shape[0] == 6:
+        _lin66(mat, src, s0, ss, dst, d0, ds, n, add)
+        return
+    x4, x5 = src[s0 + 4 * ss : s0 + 4 * ss + n], src[s0 + 5 * ss : s0 + 5 * ss + n]
+    for j in range(mat.shape[0]):  # n_in == 6
+        o = dst[d0 + ds * j : d0 + ds * j + n]
+        c0, c1, c2, c3, c4, c5 = mat[j, 0], mat[j, 1], mat[j, 2], mat[j, 3], mat[j, 4], mat[j, 5]
+        if add:
+            for c in range(n):
+                o[c] += c0 * x0[c] + c1 * x1[c] + c2 * x2[c] + c3 * x3[c] + c4 * x4[c] + c5 * x5[c]
+        else:
+            for c in range(n):
+                o[c] = c0 * x0[c] + c1 * x1[c] + c2 * x2[c] + c3 * x3[c] + c4 * x4[c] + c5 * x5[c]
+
+
+@njit_kernel
+def input_tiles(x, n0, ph, pw, m, bt, xb, t1, v):
+    """V = B^T d B for every a x a input tile of the B images ``n0 .. n0+B-1`` of x (N, C, H, W).
+
+    bt (a, a) is B^T; v (a*a, TH*TW*B, C) is written: v[a*i + j, t*B + b] = element (i, j) of
+    tile t = th*TW + tw of image b. Workspaces xb (Hb, Wb, B, C), the padded images with the
+    chunk's images side by side in every pixel (zero border from the caller; only the interior is
+    written), and t1 (a, Wb, B, C). Per tile row: B^T down the columns (one pass over whole rows),
+    then B along each tile's columns (one pass per tile and element row, B*C values at once).
     """
     n_chan, height, width = x.shape[1], x.shape[2], x.shape[3]
-    n_img = v.shape[2] // (th_n * tw_n)
-    rows, cols = 2 * th_n + 2, 2 * tw_n + 2
-    h_end, w_end = min(height, rows - ph), min(width, cols - pw)
-    for b in prange(n_img):
-        plane = np.zeros((rows, cols), x.dtype)
-        tmp = np.empty((4, th_n, cols), x.dtype)
+    a = bt.shape[0]
+    hb, wb, n_img = xb.shape[0], xb.shape[1], xb.shape[2]
+    th_n, tw_n = (hb - a) // m + 1, (wb - a) // m + 1
+    h_end, w_end = min(height, hb - ph), min(width, wb - pw)
+    n_rows = v.shape[1]
+    run = n_img * n_chan  # one pixel of every image of the chunk
+    row = wb * run
+    xf, t1f, vf = xb.reshape(-1), t1.reshape(-1), v.reshape(-1)
+    for b in range(n_img):
         for c in range(n_chan):
-            img = x[n0 + b, c]
             for h in range(h_end):
-                dst = plane[h + ph]
-                src = img[h]
+                src, dst = x[n0 + b, c, h], xb[h + ph]
                 for w_ in range(w_end):
-                    dst[w_ + pw] = src[w_]
-            for th in range(th_n):  # B^T d: rows 2*th .. 2*th + 3 combined, whole rows at a time
-                p0, p1, p2, p3 = plane[2 * th], plane[2 * th + 1], plane[2 * th + 2], plane[2 * th + 3]
-                t0, t1, t2, t3 = tmp[0, th], tmp[1, th], tmp[2, th], tmp[3, th]
-                for j in range(cols):
-                    t0[j] = p0[j] - p2[j]
-                    t1[j] = p1[j] + p2[j]
-                    t2[j] = p2[j] - p1[j]
-                    t3[j] = p1[j] - p3[j]
-            base = b * th_n * tw_n
-            for i in range(4):  # (B^T d) B: columns 2*tw .. 2*tw + 3 of each tile
-                v0, v1 = v[4 * i, c], v[4 * i + 1, c]
-                v2, v3 = v[4 * i + 2, c], v[4 * i + 3, c]
-                for th in range(th_n):
-                    r = tmp[i, th]
-                    o = base + th * tw_n
-                    for tw in range(tw_n):
-                        a0, a1, a2, a3 = r[2 * tw], r[2 * tw + 1], r[2 * tw + 2], r[2 * tw + 3]
-                        v0[o + tw] = a0 - a2
-                        v1[o + tw] = a1 + a2
-                        v2[o + tw] = a2 - a1
-                        v3[o + tw] = a1 - a3
+                    dst[w_ + pw, b, c] = src[w_]
+    for th in range(th_n):
+        _lin(bt, xf, m * th * row, row, t1f, 0, row, row)  # B^T d: down the columns, whole rows
+        for tw in range(tw_n):  # (B^T d) B: along each tile's rows
+            t = th * tw_n + tw
+            for i in range(a):
+                _lin(bt, t1f, i * row + m * tw * run, run, vf, (a * i * n_rows + t * n_img) * n_chan,
+                     n_rows * n_chan, run)
 
 
-@njit_kernel(parallel=True)
-def winograd_output(m, bias, n0, th_n, tw_n, out):
-    """out[n0 + b, f] tiles = A^T M A + bias[f], from m (16, F, B*TH*TW); out (N, F, OH, OW).
+@njit_kernel
+def output_tiles(mm, bias, n0, at, yb, t2, out):
+    """out[n0 + b] = A^T M A + bias for the chunk's B images, from mm (a*a, TH*TW*B, F) (rows as
+    in ``input_tiles``); out (N, F, OH, OW).
 
-    Tiles that hang over the bottom or right edge (odd OH or OW) write only their inside part.
+    at (m, a) is A^T; workspaces yb (m*TH, m*TW, B, F) and t2 (a, m*TW, B, F): M A of every tile
+    of a tile row side by side, then A^T down its columns, whole rows at once. Tiles that hang over
+    the bottom or right edge write only their inside part.
     """
     n_filt, oh_n, ow_n = out.shape[1], out.shape[2], out.shape[3]
-    n_img = m.shape[2] // (th_n * tw_n)
-    for b in prange(n_img):
-        plane = np.empty((2 * th_n, 2 * tw_n), out.dtype)
-        base = b * th_n * tw_n
+    m, a = at.shape
+    th_n, tw_n, n_img = yb.shape[0] // m, yb.shape[1] // m, yb.shape[2]
+    n_rows = mm.shape[1]
+    run = n_img * n_filt
+    yrow = m * tw_n * run
+    mf, yf, t2f = mm.reshape(-1), yb.reshape(-1), t2.reshape(-1)
+    for th in range(th_n):
+        for tw in range(tw_n):  # M A: along each tile's rows
+            t = th * tw_n + tw
+            for i in range(a):
+                _lin(at, mf, (a * i * n_rows + t * n_img) * n_filt, n_rows * n_filt, t2f, i * yrow + m * tw * run, run, run)
+        _lin(at, t2f, 0, yrow, yf, m * th * yrow, yrow, yrow)  # A^T (M A): down the columns
+    for b in range(n_img):  # back to NCHW, plus the bias
         for f in range(n_filt):
             bf = bias[f]
-            for th in range(th_n):
-                o = base + th * tw_n
-                top, bot = plane[2 * th], plane[2 * th + 1]
-                for tw in range(tw_n):
-                    t = o + tw
-                    # A^T M: s_j = m0j + m1j + m2j (top row), z_j = m1j - m2j - m3j (bottom row)
-                    s0 = m[0, f, t] + m[4, f, t] + m[8, f, t]
-                    s1 = m[1, f, t] + m[5, f, t] + m[9, f, t]
-                    s2 = m[2, f, t] + m[6, f, t] + m[10, f, t]
-                    s3 = m[3, f, t] + m[7, f, t] + m[11, f, t]
-                    z0 = m[4, f, t] - m[8, f, t] - m[12, f, t]
-                    z1 = m[5, f, t] - m[9, f, t] - m[13, f, t]
-                    z2 = m[6, f, t] - m[10, f, t] - m[14, f, t]
-                    z3 = m[7, f, t] - m[11, f, t] - m[15, f, t]
-                    top[2 * tw] = s0 + s1 + s2 + bf
-                    top[2 * tw + 1] = s1 - s2 - s3 + bf
-                    bot[2 * tw] = z0 + z1 + z2 + bf
-                    bot[2 * tw + 1] = z1 - z2 - z3 + bf
-            dst = out[n0 + b, f]
             for h in range(oh_n):
-                src, row = plane[h], dst[h]
+                src, dst = yb[h], out[n0 + b, f, h]
                 for w_ in range(ow_n):
-                    row[w_] = src[w_]
+                    dst[w_] = src[w_, b, f] + bf
 
 
-@njit_kernel(parallel=True)
-def winograd_dout(dout, n0, th_n, tw_n, mg):
-    """Mg = A dY A^T for every 2x2 tile of dout[n0 .. n0+B-1] (N, F, OH, OW) -> mg (16, F, B*TH*TW).
+@njit_kernel
+def dout_tiles(dout, n0, at, yb, t2, mg):
+    """Mg = A dY A^T for every m x m tile of the B images dout[n0 .. n0+B-1] (N, F, OH, OW)
+    -> mg (a*a, TH*TW*B, F) (rows as in ``input_tiles``).
 
-    Tile entries outside an odd-sized output count as zero. Per image and filter: A along the
-    rows of every tile row at once (whole rows), then A^T along each tile's two columns.
+    at (m, a) is A^T; workspaces yb (m*TH, m*TW, B, F), whose part outside OH x OW the caller
+    zeroed (tile entries outside an odd-sized output count as zero), and t2 (a, m*TW, B, F).
+    Per tile row: A down the columns (whole rows), then A^T along each tile's rows.
     """
     n_filt, oh_n, ow_n = dout.shape[1], dout.shape[2], dout.shape[3]
-    n_img = mg.shape[2] // (th_n * tw_n)
-    cols = 2 * tw_n
-    for b in prange(n_img):
-        plane = np.zeros((2 * th_n, cols), dout.dtype)
-        rows = np.empty((4, th_n, cols), dout.dtype)
-        base = b * th_n * tw_n
+    m, a = at.shape
+    th_n, tw_n, n_img = yb.shape[0] // m, yb.shape[1] // m, yb.shape[2]
+    a_mat = at.T.copy()  # A (a, m)
+    n_rows = mg.shape[1]
+    run = n_img * n_filt
+    yrow = m * tw_n * run
+    gf, yf, t2f = mg.reshape(-1), yb.reshape(-1), t2.reshape(-1)
+    for b in range(n_img):
         for f in range(n_filt):
-            src = dout[n0 + b, f]
             for h in range(oh_n):
-                dst, s_row = plane[h], src[h]
+                src, dst = dout[n0 + b, f, h], yb[h]
                 for w_ in range(ow_n):
-                    dst[w_] = s_row[w_]
-            for th in range(th_n):  # A dY: (y0, y0 + y1, y0 - y1, -y1) of the tile's two rows
-                y0, y1 = plane[2 * th], plane[2 * th + 1]
-                r0, r1, r2, r3 = rows[0, th], rows[1, th], rows[2, th], rows[3, th]
-                for j in range(cols):
-                    r0[j] = y0[j]
-                    r1[j] = y0[j] + y1[j]
-                    r2[j] = y0[j] - y1[j]
-                    r3[j] = -y1[j]
-            for i in range(4):  # (A dY) A^T: the same on the tile's two columns
-                g0, g1 = mg[4 * i, f], mg[4 * i + 1, f]
-                g2, g3 = mg[4 * i + 2, f], mg[4 * i + 3, f]
-                for th in range(th_n):
-                    r = rows[i, th]
-                    o = base + th * tw_n
-                    for tw in range(tw_n):
-                        a0, a1 = r[2 * tw], r[2 * tw + 1]
-                        g0[o + tw] = a0
-                        g1[o + tw] = a0 + a1
-                        g2[o + tw] = a0 - a1
-                        g3[o + tw] = -a1
+                    dst[w_, b, f] = src[w_]
+    for th in range(th_n):
+        _lin(a_mat, yf, m * th * yrow, yrow, t2f, 0, yrow, yrow)  # A dY: down the columns
+        for tw in range(tw_n):  # (A dY) A^T: along each tile's rows
+            t = th * tw_n + tw
+            for i in range(a):
+                _lin(a_mat, t2f, i * yrow + m * tw * run, run, gf, (a * i * n_rows + t * n_img) * n_filt,
+                     n_rows * n_filt, run)
 
 
-@njit_kernel(parallel=True)
-def winograd_input_grad(dv, n0, ph, pw, th_n, tw_n, dx):
-    """Adjoint of ``winograd_input``: dx[n0 + b] = sum over tiles of B dV B^T, placed where the
-    tile read (parts in the padding are dropped). dv (16, C, B*TH*TW); dx (N, C, H, W) is written
-    for the chunk's images. Tiles overlap by two pixels; each image is summed by one thread in a
-    fixed order: B^T's adjoint along the columns into one row buffer per tile row and element
-    row i, then along the rows into a zero-bordered plane, whose interior is dx.
+@njit_kernel
+def input_grad(dv, n0, ph, pw, m, bt, xb, t1, dx):
+    """Adjoint of ``input_tiles``: dx[n0 + b] = sum over tiles of B dV B^T, placed where the tile
+    read (parts in the padding are dropped). dv (a*a, TH*TW*B, C); dx (N, C, H, W) is written for
+    the chunk's B images. Workspaces xb (Hb, Wb, B, C) (all of it is overwritten: not the
+    zero-bordered buffer of ``input_tiles``) and t1 (a, Wb, B, C). Tiles overlap by r - 1 pixels;
+    the sums run in one fixed order: dV B^T of each tile of a tile row added into t1 (left to
+    right), then B down t1's columns added into the image rows (top to bottom).
     """
     n_chan, height, width = dx.shape[1], dx.shape[2], dx.shape[3]
-    n_img = dv.shape[2] // (th_n * tw_n)
-    rows_n, cols = 2 * th_n + 2, 2 * tw_n + 2
-    h_end, w_end = min(height, rows_n - ph), min(width, cols - pw)
+    a = bt.shape[0]
+    hb, wb, n_img = xb.shape[0], xb.shape[1], xb.shape[2]
+    th_n, tw_n = (hb - a) // m + 1, (wb - a) // m + 1
+    h_end, w_end = min(height, hb - ph), min(width, wb - pw)
+    b_mat = bt.T.copy()  # B (a, a)
+    n_rows = dv.shape[1]
+    run = n_img * n_chan
+    row = wb * run
+    df, xf, t1f = dv.reshape(-1), xb.reshape(-1), t1.reshape(-1)
     zero = dx.dtype.type(0)
-    for b in prange(n_img):
-        plane = np.empty((rows_n, cols), dx.dtype)
-        q = np.empty((4, th_n, cols), dx.dtype)
-        base = b * th_n * tw_n
+    xb[:] = zero
+    for th in range(th_n):
+        t1[:] = zero
+        for tw in range(tw_n):  # dV B^T: along each tile's rows
+            t = th * tw_n + tw
+            for i in range(a):
+                _lin(b_mat, df, (a * i * n_rows + t * n_img) * n_chan, n_rows * n_chan,
+                     t1f, i * row + m * tw * run, run, run, True)
+        _lin(b_mat, t1f, 0, row, xf, m * th * row, row, row, True)  # B (dV B^T): down the columns
+    for b in range(n_img):
         for c in range(n_chan):
-            for i in range(4):  # dV B^T: (a0, a1 - a2 + a3, a1 + a2 - a0, -a3) at columns 2*tw + 0..3
-                d0, d1 = dv[4 * i, c], dv[4 * i + 1, c]
-                d2, d3 = dv[4 * i + 2, c], dv[4 * i + 3, c]
-                for th in range(th_n):
-                    r = q[i, th]
-                    for j in range(cols):
-                        r[j] = zero
-                    o = base + th * tw_n
-                    for tw in range(tw_n):
-                        a0, a1, a2, a3 = d0[o + tw], d1[o + tw], d2[o + tw], d3[o + tw]
-                        r[2 * tw] += a0
-                        r[2 * tw + 1] += a1 - a2 + a3
-                        r[2 * tw + 2] += a1 + a2 - a0
-                        r[2 * tw + 3] -= a3
-            for h in range(rows_n):
-                prow = plane[h]
-                for j in range(cols):
-                    prow[j] = zero
-            for th in range(th_n):  # B (dV B^T): the same along the rows, whole rows at a time
-                q0, q1, q2, q3 = q[0, th], q[1, th], q[2, th], q[3, th]
-                p0, p1, p2, p3 = plane[2 * th], plane[2 * th + 1], plane[2 * th + 2], plane[2 * th + 3]
-                for j in range(cols):
-                    p0[j] += q0[j]
-                    p1[j] += q1[j] - q2[j] + q3[j]
-                    p2[j] += q1[j] + q2[j] - q0[j]
-                    p3[j] -= q3[j]
-            img = dx[n0 + b, c]
             for h in range(height):
-                row = img[h]
+                dst = dx[n0 + b, c, h]
                 if h < h_end:
-                    src = plane[h + ph]
+                    src = xb[h + ph]
                     for w_ in range(width):
-                        row[w_] = src[w_ + pw] if w_ < w_end else zero
+                        dst[w_] = src[w_ + pw, b, c] if w_ < w_end else zero
                 else:
-                    for w_ in range(width):
-                        row[w_] = zero
+                    dst[:] = zero

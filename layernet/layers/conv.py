@@ -19,7 +19,6 @@ from .base import Layer
 from .conv_general import general_backward, general_forward
 from .conv_one_channel import one_channel_backward, one_channel_forward, pad_plane
 from .conv_winograd import winograd_backward, winograd_forward
-from .conv_winograd_tiles import TilePlan, tiles_backward, tiles_forward
 
 #: Output pixels per im2col chunk (rounded to whole images, at least one): the column matrix of a
 #: chunk is reused (and recomputed in backward) instead of holding the columns of the whole batch.
@@ -28,28 +27,38 @@ from .conv_winograd_tiles import TilePlan, tiles_backward, tiles_forward
 #: against 16 images, 4 took 0.77x at 32x32 (32->32, 3x3), 0.86x at 16x16 (64->64), 0.86x at 14x14
 #: (32->64, 5x5), but 1.10x at 8x8, where 2 images took 1.28x: about 1,000 rows is the sweet spot.
 CHUNK_PIXELS = 1024
-#: 3x3 stride-1 convolutions with at least WINOGRAD_MIN_CHANNELS input channels and
-#: C*OH*OW >= WINOGRAD_MIN_SIZE use Winograd F(2x2, 3x3). Chosen from fwd+bwd timings against
-#: im2col (batch 128, float32, shared 2-core machine at load 7-9, so only the clear cases count):
-#: faster for 32->32 at 32x32 (0.54x with 2 threads, 0.79x single-threaded CPU time), 32->64 at
-#: 32x32 (0.84x single) and 64->64 at 16x16 (0.64x / 0.77-0.96x); slower for 32->64 and 32->32
-#: at 16x16 (1.18-1.53x) and 16->32 or 3->32 at 32x32 (1.8-3x: the products have only C terms).
-WINOGRAD_MIN_CHANNELS = 32
-WINOGRAD_MIN_SIZE = 16384
-#: Winograd F(m x m, r x r) in chunks of tiles (layers/conv_winograd_tiles.py) for square stride-1
-#: filters with at least TILES_MIN_CHANNELS input channels: TILE_SIZES[r] is the m used for r x r
-#: filters (F(4x4, 3x3): 36 instead of 144 multiplies per 4x4 outputs; F(2x2, 5x5): 36 instead of
-#: 100 per 2x2). Fwd+bwd with dx against im2col, batch 128, float32, one thread, interleaved in one
-#: process (``python -m benchmarks.conv_paths``): 3x3 32->32 at 32x32 0.61x, 64->64 at
-#: 16x16 0.47x, 32->64 at 16x16 0.55x, 16->32 at 32x32 0.82x, 16->16 at 16x16 0.99x, 8->16 at
-#: 32x32 1.03x, 3->32 at 32x32 1.5x; 5x5 32->64 at 14x14 0.57x, 32->32 at 8x8 0.67x.
-TILE_SIZES = {3: 4, 5: 2}
-TILES_MIN_CHANNELS = 16
-#: Tiles per chunk: the chunk's transformed input and products, (m + r - 1)**2 * tiles * (C + F)
-#: values, stay in the core's cache (64, 128 and 256 within 5% of each other; 512 up to 1.2x slower).
-TILES_CHUNK = 128
-#: Output tiles (2x2) per Winograd chunk: the transformed input of a chunk is 16*C*tiles values.
-WINOGRAD_CHUNK_TILES = 2048
+#: Winograd (layers/conv_winograd.py: F(4x4, 3x3) for 3x3 filters, F(2x2, 5x5) for 5x5, both
+#: with 6x6 tiles) serves stride-1 convolutions with at least WINOGRAD_MIN_CHANNELS input
+#: channels, an output of at least WINOGRAD_MIN_PIXELS = OH*OW pixels and C*OH*OW of at least
+#: WINOGRAD_MIN_SIZE[r]. Chosen from fwd (training) + bwd-with-dx timings against im2col, batch
+#: 128, float32, 2 threads, the two paths alternating in one process, 3 rounds
+#: (python -m benchmarks.winograd; the shared 2-core machine at load 1.7-3.5, so only clear wins
+#: count). Winograd / im2col, first against this branch's im2col (16 images a chunk), then against
+#: the im2col of main's e3734e2 (about 1,000 pixels a chunk, 0.77-0.86x of the former):
+#: 3x3 16->32 at 32x32 0.44-0.47 / 0.63, 32->32 at 32x32 0.32-0.41 / 0.52, 32->64 at 32x32
+#: 0.35-0.44 / 0.54, 16->16 at 16x16 0.67 / 0.75, 16->32 at 16x16 0.67 / 0.58, 32->32 at 16x16
+#: 0.48-0.61 / 0.54, 32->64 at 16x16 0.40 / 0.48, 64->64 at 16x16 0.37-0.44 / 0.43, 64->128 at
+#: 8x8 0.47-0.83 / 0.42, 128->128 at 8x8 0.56-0.73 / 0.52, 256->256 at 8x8 0.75 / 0.72; 5x5
+#: (padding 2) 32->64 at 14x14 0.44-0.64 / 0.52, 16->32 at 14x14 0.52-0.89 / 0.67.
+#: Not taken: 3x3 32->32 at 8x8 (1.03 / 1.17) and 16->16 at 8x8 (1.08), 256->256 at 4x4 (one
+#: tile an image: 0.88-1.01 / 0.57, unsteady), 3->32 at 32x32 (1.07-1.32), 8->16 at 32x32
+#: (0.74-0.83 / 0.76); 5x5 16->16 at 10x10 (0.62 / 0.89), 6->16 at 14x14 (1.7-2.1 / 1.11).
+WINOGRAD_MIN_CHANNELS = 16
+WINOGRAD_MIN_PIXELS = 64
+WINOGRAD_MIN_SIZE = {3: 4096, 5: 2048}
+#: Bytes of a Winograd chunk's transformed tiles, a*a*tiles*(C + F) values (V and M): whole
+#: images, as many as fit, at least one. About the 1 MB L2 of a Zen 4 core. Single-threaded CPU
+#: time of a batch of 128 through the kernels and products (fwd+bwd, float32; a profile of the
+#: kernels, not kept; ``python -m benchmarks.winograd --chunk-bytes B`` times whole layers), by
+#: images a chunk:
+#: 32->32 at 32x32 46-51 ms with 2 (the budget's choice), 51 with 4, 49 with 8, 83 with 1;
+#: 64->64 at 16x16 30-31 with 2, 32-34 with 4 (the choice), 36 with 8, 56 with 16; 128->128 at 8x8
+#: 34 with 8 (the choice), 38 with 16; 5x5 32->64 at 14x14 41 with 2 (the choice), 57 with 1.
+WINOGRAD_CHUNK_BYTES = 1_200_000
+#: A batch is cut into at least this many Winograd chunks (when it has that many images).
+WINOGRAD_MIN_CHUNKS = 4
+#: Output tile size m of F(m x m, r x r) per filter size r: 6x6 input tiles either way.
+WINOGRAD_TILE = {3: 4, 5: 2}
 
 
 @LAYERS.register("conv2d")
@@ -67,9 +76,10 @@ class Conv2d(Layer):
 
     Computation: one input channel at stride 1 uses per-image products with the image's
     columns in (KH*KW, OH*OW) order, which write the NCHW output directly
-    (layers/conv_one_channel.py); 3x3 filters at stride 1 with many input channels
-    (``WINOGRAD_MIN_CHANNELS``, ``WINOGRAD_MIN_SIZE``) use Winograd F(2x2, 3x3) (16 matrix
-    products per chunk of images, 2.25x fewer multiplies; layers/conv_winograd.py); everything else an im2col product per chunk of
+    (layers/conv_one_channel.py); 3x3 and 5x5 filters at stride 1 with enough input channels and
+    pixels (``WINOGRAD_MIN_CHANNELS``, ``WINOGRAD_MIN_PIXELS``, ``WINOGRAD_MIN_SIZE``) use Winograd
+    F(4x4, 3x3) or F(2x2, 5x5) (36 matrix products per chunk of images: 4x and 2.8x fewer
+    multiplies; layers/conv_winograd.py); everything else an im2col product per chunk of
     ``CHUNK_PIXELS`` output pixels with the columns recomputed in backward (see kernels/conv.py).
 
     ``dilation`` (d) and ``groups`` (G), as PyTorch: taps are d apart, W[f, c, kh, kw] reads
@@ -153,19 +163,9 @@ class Conv2d(Layer):
         return self.in_channels == 1 and self._s == (1, 1)
 
     def _winograd(self, oh, ow) -> bool:
-        c = self.in_channels
-        return (self._k == (3, 3) and self._s == (1, 1) and c >= WINOGRAD_MIN_CHANNELS
-                and c * oh * ow >= WINOGRAD_MIN_SIZE)
-
-    def _tiles(self) -> bool:
-        """Winograd in chunks of tiles: square filters of a size in TILE_SIZES, stride 1, enough channels."""
-        kh, kw = self._k
-        return (kh == kw and kh in TILE_SIZES and self._s == (1, 1)
-                and self.in_channels >= TILES_MIN_CHANNELS)
-
-    def _tile_plan(self, x_shape, out_hw, dtype) -> TilePlan:
-        r = self._k[0]
-        return TilePlan(x_shape, r, TILE_SIZES[r], self._p, out_hw, TILES_CHUNK, dtype)
+        c, (kh, kw) = self.in_channels, self._k
+        return (kh == kw and kh in WINOGRAD_TILE and self._s == (1, 1) and c >= WINOGRAD_MIN_CHANNELS
+                and oh * ow >= WINOGRAD_MIN_PIXELS and c * oh * ow >= WINOGRAD_MIN_SIZE[kh])
 
     # ----------------------------------------------------------------- forward
     def forward(self, x, training=False):
@@ -186,9 +186,6 @@ class Conv2d(Layer):
             xp = pad_plane(x, self._p)
             one_channel_forward(xp, W, b, out)
             self.save_cache(x.shape, x_dtype, xp, W)
-        elif self._tiles():
-            tiles_forward(x, W, b, out, self._tile_plan(x.shape, (oh, ow), dtype))
-            self.save_cache(x.shape, x_dtype, x, W)
         elif self._winograd(oh, ow):
             winograd_forward(x, W, b, out, self._p, self._winograd_plan(x, *out.shape[2:]))
             self.save_cache(x.shape, x_dtype, x, W)
@@ -240,8 +237,6 @@ class Conv2d(Layer):
             dW, dx = general_backward(x, W, dout, self._s, self._p, self._d, self.groups, self.needs_input_grad)
         elif self._one_channel():
             dW, db, dx = one_channel_backward(x, W, dout, self._p, self.needs_input_grad, self.bias)
-        elif self._tiles():
-            dW, dx = tiles_backward(x, W, dout, self._tile_plan(x_shape, (oh, ow), W.dtype), self.needs_input_grad)
         elif self._winograd(oh, ow):
             dW, dx = winograd_backward(x, W, dout, self._p, self._winograd_plan(x, *dout.shape[2:]), self.needs_input_grad)
         else:
@@ -286,8 +281,15 @@ class Conv2d(Layer):
         dW = np.ascontiguousarray(dw_parts.sum(axis=0).reshape(f, kh, kw, c).transpose(0, 3, 1, 2))
         return dW, dx
 
-    # ----------------------------------------------------------------- Winograd F(2x2, 3x3)
+    # ----------------------------------------------------------------- Winograd
     def _winograd_plan(self, x, oh, ow):
-        """(tile rows, tile columns, images per chunk) for input x and output (OH, OW)."""
-        th, tw = -(-oh // 2), -(-ow // 2)
-        return th, tw, max(1, min(x.shape[0], WINOGRAD_CHUNK_TILES // (th * tw)))
+        """(m, r, tile rows, tile columns, images per chunk) of F(m x m, r x r) for input x and output (OH, OW)."""
+        r = self._k[0]
+        m = WINOGRAD_TILE[r]
+        th, tw = -(-oh // m), -(-ow // m)
+        n, a = x.shape[0], m + r - 1
+        per_image = a * a * th * tw * (self.in_channels + self.out_channels) * x.dtype.itemsize
+        # at least WINOGRAD_MIN_CHUNKS chunks, so that every BLAS thread gets work (a lone chunk would
+        # run its products on all of them); not from the thread count, which must not change results
+        images = min(round(WINOGRAD_CHUNK_BYTES / per_image), -(-n // WINOGRAD_MIN_CHUNKS))
+        return m, r, th, tw, max(1, images)

@@ -61,7 +61,10 @@ def headline_variants(mode: str, with_torch: bool):
     firsts = ["numpy", "torch"] if with_torch else ["numpy"]
     steps += [("layernet", "lenet_bn", first) for first in firsts]
     convs = CONV3X3 if mode == "full" else [(32, 64, 16)]
-    layers = [(lib, conv_case(*c), None) for c in convs for lib in libs]
+    cases = [conv_case(*c) for c in convs]
+    if mode == "full":  # LeNet-BN's two convolutions, ThreeLayerConvNet's first
+        cases += [conv_case(32, 64, 14, k=5), "conv_first_5_28", "conv_first_7_28"]
+    layers = [(lib, case, None) for case in cases for lib in libs]
     return steps, layers
 
 

@@ -33,9 +33,12 @@ _FIRST = {"numpy": "numpy imported first", "torch": "torch imported and used fir
 
 
 def _title(case: str) -> str:
-    if case.startswith("conv3x3_"):
+    if case.startswith(("conv3x3_", "conv5x5_")):
         c, f, s = case.split("_")[1:]
-        return f"3x3 conv {c}->{f} at {s}x{s}, fwd+bwd"
+        return f"{case[4:7]} conv {c}->{f} at {s}x{s}, fwd+bwd"
+    if case.startswith("conv_first_"):
+        k, s = case.split("_")[2:]
+        return f"{k}x{k} first conv 1->32 at {s}x{s}, fwd+bwd without dx"
     return _MODEL_TITLES.get(case, case)
 
 
@@ -146,7 +149,7 @@ def target_rows(results) -> list:
         ln, th = libs.get("layernet"), libs.get("torch")
         if first is None and th is not None:
             title = _title(case)
-            found[title if title.startswith("3x3") else f"{title} train step"] = ln["ms"] / th["ms"]
+            found[title if "conv" in title else f"{title} train step"] = ln["ms"] / th["ms"]
     base = alone.get(("lenet_bn", None), {}).get("layernet")
     for first, case in (("numpy", "LeNet-BN step, numpy imported first / layernet first"),
                         ("torch", "LeNet-BN step, torch in the same process / alone")):

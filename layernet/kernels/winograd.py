@@ -40,43 +40,7 @@ from ._jit import njit_kernel
 
 
 @njit_kernel
-def _lin66(mat, src, s0, ss, dst, d0, ds, n, add):
-    """``_lin`` for a 6x6 mat (B^T, B): all six outputs in one pass over n, the inputs loaded once
-    (1.25x faster than six passes for n = 32, 1.7x for n = 256)."""
-    x0, x1 = src[s0 : s0 + n], src[s0 + ss : s0 + ss + n]
-    x2, x3 = src[s0 + 2 * ss : s0 + 2 * ss + n], src[s0 + 3 * ss : s0 + 3 * ss + n]
-    x4, x5 = src[s0 + 4 * ss : s0 + 4 * ss + n], src[s0 + 5 * ss : s0 + 5 * ss + n]
-    o0, o1 = dst[d0 : d0 + n], dst[d0 + ds : d0 + ds + n]
-    o2, o3 = dst[d0 + 2 * ds : d0 + 2 * ds + n], dst[d0 + 3 * ds : d0 + 3 * ds + n]
-    o4, o5 = dst[d0 + 4 * ds : d0 + 4 * ds + n], dst[d0 + 5 * ds : d0 + 5 * ds + n]
-    m00, m01, m02, m03, m04, m05 = mat[0, 0], mat[0, 1], mat[0, 2], mat[0, 3], mat[0, 4], mat[0, 5]
-    m10, m11, m12, m13, m14, m15 = mat[1, 0], mat[1, 1], mat[1, 2], mat[1, 3], mat[1, 4], mat[1, 5]
-    m20, m21, m22, m23, m24, m25 = mat[2, 0], mat[2, 1], mat[2, 2], mat[2, 3], mat[2, 4], mat[2, 5]
-    m30, m31, m32, m33, m34, m35 = mat[3, 0], mat[3, 1], mat[3, 2], mat[3, 3], mat[3, 4], mat[3, 5]
-    m40, m41, m42, m43, m44, m45 = mat[4, 0], mat[4, 1], mat[4, 2], mat[4, 3], mat[4, 4], mat[4, 5]
-    m50, m51, m52, m53, m54, m55 = mat[5, 0], mat[5, 1], mat[5, 2], mat[5, 3], mat[5, 4], mat[5, 5]
-    if add:
-        for c in range(n):
-            a0, a1, a2, a3, a4, a5 = x0[c], x1[c], x2[c], x3[c], x4[c], x5[c]
-            o0[c] += m00 * a0 + m01 * a1 + m02 * a2 + m03 * a3 + m04 * a4 + m05 * a5
-            o1[c] += m10 * a0 + m11 * a1 + m12 * a2 + m13 * a3 + m14 * a4 + m15 * a5
-            o2[c] += m20 * a0 + m21 * a1 + m22 * a2 + m23 * a3 + m24 * a4 + m25 * a5
-            o3[c] += m30 * a0 + m31 * a1 + m32 * a2 + m33 * a3 + m34 * a4 + m35 * a5
-            o4[c] += m40 * a0 + m41 * a1 + m42 * a2 + m43 * a3 + m44 * a4 + m45 * a5
-            o5[c] += m50 * a0 + m51 * a1 + m52 * a2 + m53 * a3 + m54 * a4 + m55 * a5
-    else:
-        for c in range(n):
-            a0, a1, a2, a3, a4, a5 = x0[c], x1[c], x2[c], x3[c], x4[c], x5[c]
-            o0[c] = m00 * a0 + m01 * a1 + m02 * a2 + m03 * a3 + m04 * a4 + m05 * a5
-            o1[c] = m10 * a0 + m11 * a1 + m12 * a2 + m13 * a3 + m14 * a4 + m15 * a5
-            o2[c] = m20 * a0 + m21 * a1 + m22 * a2 + m23 * a3 + m24 * a4 + m25 * a5
-            o3[c] = m30 * a0 + m31 * a1 + m32 * a2 + m33 * a3 + m34 * a4 + m35 * a5
-            o4[c] = m40 * a0 + m41 * a1 + m42 * a2 + m43 * a3 + m44 * a4 + m45 * a5
-            o5[c] = m50 * a0 + m51 * a1 + m52 * a2 + m53 * a3 + m54 * a4 + m55 * a5
-
-
-@njit_kernel
-def _lin(mat, src, s0, ss, dst, d0, ds, n, add=False):
+def _lin(mat, src, s0, ss, dst, d0, ds, n, add):
     """dst[d0 + ds*j + c] = sum_l mat[j, l] * src[s0 + ss*l + c] for j < mat.shape[0], c < n
     (``add``: added to dst instead).
 
@@ -86,6 +50,12 @@ def _lin(mat, src, s0, ss, dst, d0, ds, n, add=False):
     term unrolled (zero coefficients are multiplied too: cheaper than branching around them).
     The runs are taken as slices: indexing ``src[s0 + c]`` directly keeps LLVM from vectorising
     (negative-index wraparound checks), 35x slower for n = 32.
+
+    Compile time counts too (the first LeNet-BN step of a fresh install compiles every kernel it
+    uses): a variant computing all six outputs of a 6x6 matrix in one pass was 5% faster on the 3x3
+    layers (single-threaded, fresh processes) but cost 9 s of compilation (the LeNet 5x5 layer's
+    first fwd+bwd compiled in 14.3 s with it, 5.5 s without), so it is gone. Every caller passes
+    ``add`` explicitly: an omitted default is another signature, compiled again.
     """
     n_in = mat.shape[1]
     x0, x1 = src[s0 : s0 + n], src[s0 + ss : s0 + ss + n]
@@ -111,9 +81,6 @@ def _lin(mat, src, s0, ss, dst, d0, ds, n, add=False):
             else:
                 for c in range(n):
                     o[c] = c0 * x0[c] + c1 * x1[c] + c2 * x2[c] + c3 * x3[c]
-        return
-    if mat.shape[0] == 6:
-        _lin66(mat, src, s0, ss, dst, d0, ds, n, add)
         return
     x4, x5 = src[s0 + 4 * ss : s0 + 4 * ss + n], src[s0 + 5 * ss : s0 + 5 * ss + n]
     for j in range(mat.shape[0]):  # n_in == 6
@@ -153,12 +120,12 @@ def input_tiles(x, n0, ph, pw, m, bt, xb, t1, v):
                 for w_ in range(w_end):
                     dst[w_ + pw, b, c] = src[w_]
     for th in range(th_n):
-        _lin(bt, xf, m * th * row, row, t1f, 0, row, row)  # B^T d: down the columns, whole rows
+        _lin(bt, xf, m * th * row, row, t1f, 0, row, row, False)  # B^T d: down the columns, whole rows
         for tw in range(tw_n):  # (B^T d) B: along each tile's rows
             t = th * tw_n + tw
             for i in range(a):
                 _lin(bt, t1f, i * row + m * tw * run, run, vf, (a * i * n_rows + t * n_img) * n_chan,
-                     n_rows * n_chan, run)
+                     n_rows * n_chan, run, False)
 
 
 @njit_kernel
@@ -181,8 +148,9 @@ def output_tiles(mm, bias, n0, at, yb, t2, out):
         for tw in range(tw_n):  # M A: along each tile's rows
             t = th * tw_n + tw
             for i in range(a):
-                _lin(at, mf, (a * i * n_rows + t * n_img) * n_filt, n_rows * n_filt, t2f, i * yrow + m * tw * run, run, run)
-        _lin(at, t2f, 0, yrow, yf, m * th * yrow, yrow, yrow)  # A^T (M A): down the columns
+                _lin(at, mf, (a * i * n_rows + t * n_img) * n_filt, n_rows * n_filt, t2f, i * yrow + m * tw * run, run, run,
+                     False)
+        _lin(at, t2f, 0, yrow, yf, m * th * yrow, yrow, yrow, False)  # A^T (M A): down the columns
     for b in range(n_img):  # back to NCHW, plus the bias
         for f in range(n_filt):
             bf = bias[f]
@@ -216,12 +184,12 @@ def dout_tiles(dout, n0, at, yb, t2, mg):
                 for w_ in range(ow_n):
                     dst[w_, b, f] = src[w_]
     for th in range(th_n):
-        _lin(a_mat, yf, m * th * yrow, yrow, t2f, 0, yrow, yrow)  # A dY: down the columns
+        _lin(a_mat, yf, m * th * yrow, yrow, t2f, 0, yrow, yrow, False)  # A dY: down the columns
         for tw in range(tw_n):  # (A dY) A^T: along each tile's rows
             t = th * tw_n + tw
             for i in range(a):
                 _lin(a_mat, t2f, i * yrow + m * tw * run, run, gf, (a * i * n_rows + t * n_img) * n_filt,
-                     n_rows * n_filt, run)
+                     n_rows * n_filt, run, False)
 
 
 @njit_kernel

@@ -114,6 +114,14 @@ def thread_config() -> dict:
                      for b in openblas_libraries() if hasattr(b.dynlib, "openblas_thread_timeout")]}
 
 
+#: Timed steps per process: at least ``timed``, and for short steps as many as fill MIN_TIMED_SECONDS
+#: (at most MAX_TIMED): the MLP's 2.5 ms step gets 100, a LeNet-BN step keeps 10. The same rule for
+#: both libraries. (With 10 timed MLP steps, one slow moment of the shared machine moved a
+#: process's median by up to 1.7x.)
+MIN_TIMED_SECONDS = 0.25
+MAX_TIMED = 200
+
+
 def run(lib: str, case: str, threads: int = 2, settle: int = 3, timed: int = 10, images: int = 2048) -> dict:
     """Time ``case`` for ``lib`` in this process (see the module docstring); a JSON-able dict."""
     from .models import batches, model_data, training_step
@@ -127,10 +135,15 @@ def run(lib: str, case: str, threads: int = 2, settle: int = 3, timed: int = 10,
         step = training_step(lib, case, threads)
     for i in range(2):  # compile / load the Numba cache, warm the allocators
         step(*data[i % len(data)])
-    for i in range(settle):
-        step(*data[i % len(data)])
-    seconds = []
     clock = time.perf_counter
+    settled = []
+    for i in range(settle):
+        start = clock()
+        step(*data[i % len(data)])
+        settled.append(clock() - start)
+    if settled:  # short steps get more timed steps: a single hiccup of the machine then moves the median less
+        timed = max(timed, min(MAX_TIMED, int(MIN_TIMED_SECONDS / max(sorted(settled)[len(settled) // 2], 1e-6))))
+    seconds = []
     for i in range(timed):
         xb, yb = data[i % len(data)]
         start = clock()

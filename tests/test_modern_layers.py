@@ -275,3 +275,37 @@ def test_save_and_load_a_model_of_every_new_layer(tmp_path, rng):
     loaded = Sequential.load(tmp_path / "m.npz")
     assert loaded.get_config() == model.get_config()
     np.testing.assert_array_equal(loaded.forward(x), model.forward(x))
+
+
+def sample_norm_run(rng):
+    """LayerNorm and GroupNorm fwd + bwd (dx and the parameter gradients) for results_across_threads:
+    the kernels run prange over rows (forward) and over fixed chunks of samples (backward)."""
+    x = rng.standard_normal((11, 6, 5, 4)).astype(np.float32) * 3 + 1
+    dout = rng.standard_normal(x.shape).astype(np.float32)
+    results = []
+    for layer in (LayerNorm((6, 5, 4)), GroupNorm(3, 6)):
+        layer.params["gamma"] = rng.standard_normal(layer.params["gamma"].shape).astype(np.float32)
+        results.append(layer.forward(x, training=True))
+        results += [layer.backward(dout), layer.grads["gamma"], layer.grads["beta"]]
+    return results
+
+
+def test_sample_norm_results_do_not_depend_on_thread_count():
+    from conftest import assert_parallel, results_across_threads
+    from layernet.layers import _sample_norm
+
+    assert_parallel(_sample_norm)
+    one, *others = results_across_threads("test_modern_layers", "sample_norm_run")
+    for other in others:
+        for a, b in zip(one, other):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_sample_norm_statistics_of_rows_far_from_zero(rng):
+    """The one-pass statistics (float64 sums around each row's first value): data at 1e4 +- 1 in
+    float32 normalises as a float64 two-pass reference does."""
+    x = (1e4 + rng.standard_normal((4, 3, 8, 8))).astype(np.float32)
+    out = LayerNorm((3, 8, 8)).forward(x)
+    x64 = x.astype(np.float64).reshape(4, -1)
+    want = (x64 - x64.mean(axis=1, keepdims=True)) / np.sqrt(x64.var(axis=1, keepdims=True) + 1e-5)
+    np.testing.assert_allclose(out.reshape(4, -1), want, atol=2e-3)

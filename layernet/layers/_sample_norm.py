@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..kernels.groupnorm import group_norm_backward_input, group_norm_backward_params, group_norm_forward
+from ..kernels.groupnorm import group_norm_backward, group_norm_forward
 from .base import Layer
 
 #: Chunks of samples whose parameter-gradient sums are accumulated separately (in parallel) and then
@@ -33,15 +33,11 @@ def sample_norm_backward(cache, dout3: np.ndarray, need_dx: bool = True):
     x3, scale, mean, inv_std = cache
     dout3 = np.ascontiguousarray(dout3, dtype=x3.dtype)
     parts = min(PARTIAL_SUMS, x3.shape[0])
-    dscale = np.empty((parts, *scale.shape))
-    dshift = np.empty((parts, *scale.shape))
-    group_norm_backward_params(x3, dout3, mean, inv_std, dscale, dshift)
-    dscale, dshift = dscale.sum(axis=0), dshift.sum(axis=0)
-    dx = None
-    if need_dx:
-        dx = np.empty_like(x3)
-        group_norm_backward_input(x3, dout3, scale, mean, inv_std, dx)
-    return dx, dscale, dshift
+    dscale = np.empty((parts, *scale.shape), dtype=x3.dtype)
+    dshift = np.empty((parts, *scale.shape), dtype=x3.dtype)
+    dx = np.empty_like(x3) if need_dx else np.empty((0, 0, 0), dtype=x3.dtype)  # (0, 0, 0): not written
+    group_norm_backward(x3, dout3, scale, mean, inv_std, need_dx, dx, dscale, dshift)
+    return (dx if need_dx else None), dscale.sum(axis=0, dtype=np.float64), dshift.sum(axis=0, dtype=np.float64)
 
 
 class SampleNorm(Layer):

@@ -194,16 +194,12 @@ class Conv2d(Layer):
             self.save_cache(x.shape, x_dtype, x, W)
         return out
 
-    def _pixels_out(self, shape) -> int:
-        oh, ow = self._spatial_out(shape)
-        return oh * ow
-
     def _workspace(self, x):
         """Chunk size, (OH, OW) and one zeroed padded channels-last buffer (B, Hp, Wp*C) per worker."""
-        (ph, pw), (n, c, h, w) = self._p, x.shape
-        chunk = min(n, max(1, round(CHUNK_PIXELS / self._pixels_out(x.shape))))
+        (ph, pw), (n, c, h, w), (oh, ow) = self._p, x.shape, self._spatial_out(x.shape)
+        chunk = min(n, max(1, round(CHUNK_PIXELS / (oh * ow))))
         xpc = [np.zeros((chunk, h + 2 * ph, (w + 2 * pw) * c), dtype=x.dtype) for _ in range(workers())]
-        return chunk, self._spatial_out(x.shape), xpc
+        return chunk, (oh, ow), xpc
 
     def _im2col_forward(self, x, W, b, out):
         """One job per chunk (``_blas.batched``: the chunks share the BLAS threads, one each)."""

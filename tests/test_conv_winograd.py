@@ -106,15 +106,20 @@ def test_gradient_check(rng, winograd_everywhere, c, hw, k, p, n):
         assert err < GRAD_TOL, f"{key}: {err:.2e}"
 
 
-@pytest.mark.parametrize("c, hw, k, p, n", CASES)
-def test_matches_reference_loops(rng, winograd_everywhere, c, hw, k, p, n):
-    layer, x = _layer_and_input(rng, c, hw, k, p, n + 2)
+def _assert_matches_loops(rng, layer, x, p):
+    """Forward and backward (random dout) equal the reference loops' out, dx, dW and db in float64."""
     dout = rng.standard_normal(layer.forward(x).shape)
     got = _run(layer, x, dout)
     W, b, pp = layer.params["W"], layer.params["b"], _pair(p)
     want = (conv_forward_naive(x, W, b, (1, 1), pp), *conv_backward_naive(dout, x, W, (1, 1), pp))
     for name, a, w in zip(("out", "dx", "dW", "db"), got, want):
         np.testing.assert_allclose(a, w, rtol=1e-10, atol=1e-12 * float(np.max(np.abs(w))), err_msg=name)
+
+
+@pytest.mark.parametrize("c, hw, k, p, n", CASES)
+def test_matches_reference_loops(rng, winograd_everywhere, c, hw, k, p, n):
+    layer, x = _layer_and_input(rng, c, hw, k, p, n + 2)
+    _assert_matches_loops(rng, layer, x, p)
 
 
 @pytest.mark.parametrize("c, hw, p, n", [(2, (7, 5), 1, 3), (2, (5, 8), 0, 2)])
@@ -123,12 +128,7 @@ def test_f2x2_3x3_through_the_same_kernels(rng, winograd_everywhere, monkeypatch
     monkeypatch.setattr(conv_module, "WINOGRAD_TILE", {3: 2, 5: 2})
     layer, x = _layer_and_input(rng, c, hw, 3, p, n)
     assert layer._winograd_plan(x, *layer.output_shape(x.shape[1:])[1:])[:2] == (2, 3)
-    dout = rng.standard_normal(layer.forward(x).shape)
-    got = _run(layer, x, dout)
-    W, b, pp = layer.params["W"], layer.params["b"], _pair(p)
-    want = (conv_forward_naive(x, W, b, (1, 1), pp), *conv_backward_naive(dout, x, W, (1, 1), pp))
-    for name, a, w in zip(("out", "dx", "dW", "db"), got, want):
-        np.testing.assert_allclose(a, w, rtol=1e-10, atol=1e-12 * float(np.max(np.abs(w))), err_msg=name)
+    _assert_matches_loops(rng, layer, x, p)
 
 
 # A CIFAR layer, the VGG-style layers and LeNet's second convolution, on the default thresholds.
